@@ -1,0 +1,32 @@
+# Two entry points on a fresh machine: `make study` (the default study) and `make test`.
+# Both create .venv and install frbench with its pinned dependencies first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# Extra pip arguments for torch only, e.g. a CPU wheel index on a machine that would
+# otherwise fetch a CUDA build: make setup TORCH_PIP_ARGS="--index-url <cpu index>"
+TORCH_PIP_ARGS ?=
+CORES ?= 8
+
+.PHONY: setup study figures test clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet torch==2.13.0 $(TORCH_PIP_ARGS)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+study: setup
+	$(BIN)/snakemake --cores $(CORES) all
+
+figures: setup
+	$(BIN)/snakemake --cores $(CORES) figures
+
+test: setup
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest
+
+clean:
+	rm -rf results .snakemake

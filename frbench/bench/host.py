@@ -1,0 +1,57 @@
+"""The host runner: one fresh `python -m frbench bench-one` process per model.
+
+Every setting goes on the worker's command line; the result comes back as a
+JSON file; a worker that hangs past the plan's timeout is killed, and one that
+dies is reported with its exit status and the tail of its stderr (pyperf's
+Manager). Either way the caller gets a result, never an exception.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from . import RUNNERS
+from .plan import Plan
+from .result import empty_result
+
+
+def _tail(text: str, lines: int = 15) -> str:
+    return "\n".join((text or "").strip().splitlines()[-lines:])
+
+
+@RUNNERS.register("host")
+class HostRunner:
+    def __init__(self, device: str = "host"):
+        self.device = device
+
+    @staticmethod
+    def worker_command(model: str, fmt: str, data: str, plan: Plan, out: Path) -> list[str]:
+        return [sys.executable, "-m", "frbench", "bench-one", "--model", str(model), "--fmt", fmt,
+                "--data", str(data), "--warmup", str(plan.warmup), "--iters", str(plan.iters),
+                "--threads", str(plan.threads), "--dice-images", str(plan.dice_images), "--out", str(out)]
+
+    def run(self, model: str, fmt: str, data: str, plan: Plan, log=sys.stderr) -> dict:
+        with tempfile.TemporaryDirectory(prefix="frbench-bench-") as tmp:
+            out = Path(tmp) / "result.json"
+            cmd = self.worker_command(model, fmt, data, plan, out)
+            print("running:", " ".join(cmd), file=log, flush=True)
+            try:
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=plan.timeout_s)
+            except subprocess.TimeoutExpired as e:
+                return self._failed(model, fmt, plan, f"timed out after {plan.timeout_s:g} s (bench.timeout_s); "
+                                    f"the worker was killed. Last output:\n{_tail(e.stderr if isinstance(e.stderr, str) else '')}")
+            print(proc.stderr, file=log, flush=True)
+            if proc.returncode != 0 or not out.is_file():
+                how = (f"killed by signal {signal.Signals(-proc.returncode).name}" if proc.returncode < 0
+                       else f"exited with status {proc.returncode}")
+                return self._failed(model, fmt, plan, f"benchmark worker {how}:\n{_tail(proc.stderr)}")
+            return json.loads(out.read_text())
+
+    @staticmethod
+    def _failed(model, fmt, plan, error: str) -> dict:
+        return empty_result(runner="host", model=model, fmt=fmt, plan=plan.to_dict(), error=error)

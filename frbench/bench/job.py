@@ -1,0 +1,29 @@
+"""The benchmark job: one exported model on one device -> bench/{device}/.../{fmt}.json."""
+
+from __future__ import annotations
+
+import sys
+
+from ..io import atomic_write_json, read_json
+from . import runner_for
+from .plan import Plan
+from .result import check_result, empty_result, with_stats
+
+
+def bench_model(*, key: dict, device: str, model: str, export_record: str, data: str, plan: dict, out: str) -> dict:
+    plan_ = Plan.from_dict(plan)
+    runner = "host" if device == "host" else "android"
+    try:
+        exported = read_json(export_record)
+        if exported.get("error"):
+            result = empty_result(runner=runner, model=model, fmt=key["fmt"], plan=plan,
+                                  error=f"export failed ({export_record}): {exported['error']}")
+        else:
+            result = check_result(with_stats(runner_for(device).run(model, key["fmt"], data, plan_)), source=device)
+    except Exception as e:  # noqa: BLE001 - an unreadable record or a lost device is an error row
+        print(f"benchmark of {model} on {device} failed: {e}", file=sys.stderr)
+        result = empty_result(runner=runner, model=model, fmt=key["fmt"], plan=plan, error=f"{type(e).__name__}: {e}")
+    result["key"] = {**key, "device": device}
+    result["plan"] = plan_.to_dict()
+    atomic_write_json(out, check_result(result, source=out))
+    return result

@@ -1,0 +1,30 @@
+"""The benchmark plan: what every runner does to every model (DESIGN.md, "The benchmark protocol")."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+from ..errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Plan:
+    warmup: int = 10  # runs discarded after the first inference (recorded as `warmups`)
+    iters: int = 50  # timed runs, each timed alone
+    threads: int = 1  # intra-op threads of the runtime, fixed and recorded
+    timeout_s: float = 600.0  # per model: a hung or dying run becomes an error row
+    dice_images: int = 0  # test images in the accuracy pass (0 = all)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Plan":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ConfigError(f"bench: unknown keys {unknown}; known: {sorted(known)}")
+        plan = cls(**d)
+        if plan.iters < 1 or plan.warmup < 0 or plan.threads < 1 or plan.timeout_s <= 0:
+            raise ConfigError(f"bench: need iters >= 1, warmup >= 0, threads >= 1, timeout_s > 0; got {plan}")
+        return plan
+
+    def to_dict(self) -> dict:
+        return asdict(self)

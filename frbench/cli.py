@@ -1,0 +1,173 @@
+"""`python -m frbench <command>`: the one entry point every Snakemake rule calls.
+
+Each command is a thin parser over one function elsewhere; settings arrive as
+JSON (`--config-json`, `--plan-json`), exactly the config blocks the job depends
+on, so Snakemake's params trigger reruns a job when they change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def _json_arg(text: str) -> dict:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as e:
+        raise argparse.ArgumentTypeError(f"not valid JSON: {e}") from None
+
+
+def _key_args(p, *names):
+    for name in names:
+        p.add_argument(f"--{name}", required=True, type=int if name == "seed" else str)
+
+
+def cmd_data(a):
+    from .data import write_dataset
+
+    write_dataset(a.config_json, a.out, a.record)
+
+
+def cmd_train(a):
+    from .build import build_model
+
+    build_model(method=a.method, level=a.level, seed=a.seed, data=a.data, config=a.config_json, out=a.out,
+                record_out=a.record, baseline=a.baseline, threads=a.threads, progress=not a.no_progress)
+
+
+def cmd_export(a):
+    from .export import export_model
+
+    record = export_model(key={"method": a.method, "level": a.level, "seed": a.seed, "fmt": a.fmt},
+                          checkpoint=a.checkpoint, data=a.data, out=a.out, record_out=a.record, threads=a.threads)
+    if record["error"]:
+        print(f"export failed; error recorded in {a.record}: {record['error']}", file=sys.stderr)
+
+
+def cmd_bench(a):
+    from .bench.job import bench_model
+
+    result = bench_model(key={"method": a.method, "level": a.level, "seed": a.seed, "fmt": a.fmt}, device=a.device,
+                         model=a.model, export_record=a.export_record, data=a.data, plan=a.plan_json, out=a.out)
+    if result["error"]:
+        print(f"benchmark failed; error recorded in {a.out}: {result['error']}", file=sys.stderr)
+
+
+def cmd_bench_one(a):
+    from .bench.plan import Plan
+    from .bench.worker import main
+
+    main(a.model, a.fmt, a.data, Plan(warmup=a.warmup, iters=a.iters, threads=a.threads, dice_images=a.dice_images), a.out)
+
+
+def cmd_summarize(a):
+    from .io import atomic_write_text
+    from .report import gather
+
+    atomic_write_text(a.out, gather(a.bench, a.exports, a.trains).to_csv(index=False))
+
+
+def cmd_report(a):
+    import pandas as pd
+
+    from .io import atomic_write_json, atomic_write_text
+    from .provenance import collect
+    from .report import render_report
+
+    provenance = collect(a.config_json)
+    atomic_write_json(a.provenance, provenance)
+    rerun = f"snakemake --cores all --configfile {a.configfile} all" if a.configfile else "snakemake --cores all all"
+    atomic_write_text(a.out, render_report(pd.read_csv(a.summary), provenance, rerun))
+
+
+def cmd_methods(a):
+    from .methods import get_method, list_methods
+
+    for name in list_methods():
+        m = get_method(name)
+        print(f"{name}\t{'post-training (finetune budget)' if m.from_baseline else 'from scratch (train budget)'}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="frbench", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("data", help="build the dataset: npz + JSON record")
+    p.add_argument("--config-json", type=_json_arg, required=True, help="the config's `data` block")
+    p.add_argument("--out", required=True)
+    p.add_argument("--record", required=True)
+    p.set_defaults(func=cmd_data)
+
+    p = sub.add_parser("train", help="build, train or fine-tune, and save one model")
+    p.add_argument("method")
+    _key_args(p, "level", "seed")
+    p.add_argument("--data", required=True)
+    p.add_argument("--config-json", type=_json_arg, required=True, help='{"unet", "train"|"finetune", "params"}')
+    p.add_argument("--baseline", help="baseline checkpoint (post-training methods)")
+    p.add_argument("--out", required=True)
+    p.add_argument("--record", required=True, help="train.json")
+    p.add_argument("--threads", type=int)
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("export", help="export one checkpoint to one format")
+    _key_args(p, "method", "level", "seed", "fmt")
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--record", required=True)
+    p.add_argument("--threads", type=int)
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("bench", help="benchmark one exported model on one device")
+    _key_args(p, "device", "method", "level", "seed", "fmt")
+    p.add_argument("--model", required=True)
+    p.add_argument("--export-record", required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--plan-json", type=_json_arg, required=True, help="the config's `bench` block")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("bench-one", help="(worker) time and score one model in this process")
+    p.add_argument("--model", required=True)
+    p.add_argument("--fmt", required=True)
+    p.add_argument("--data", required=True)
+    p.add_argument("--warmup", type=int, required=True)
+    p.add_argument("--iters", type=int, required=True)
+    p.add_argument("--threads", type=int, required=True)
+    p.add_argument("--dice-images", type=int, default=0)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_bench_one)
+
+    p = sub.add_parser("summarize", help="gather result files into summary.csv")
+    p.add_argument("--bench", nargs="*", default=[])
+    p.add_argument("--exports", nargs="*", default=[])
+    p.add_argument("--trains", nargs="*", default=[])
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_summarize)
+
+    p = sub.add_parser("report", help="render report.html from summary.csv")
+    p.add_argument("--summary", required=True)
+    p.add_argument("--config-json", type=_json_arg, required=True, help="the whole config, as run")
+    p.add_argument("--configfile", help="the config file, for the rerun line")
+    p.add_argument("--provenance", required=True)
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("methods", help="list the registered compression methods")
+    p.set_defaults(func=cmd_methods)
+    return parser
+
+
+def main(argv=None) -> int:
+    from .errors import FrbenchError
+
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except FrbenchError as e:
+        print(f"frbench {args.command}: error: {e}", file=sys.stderr)
+        return 1
+    return 0

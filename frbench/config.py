@@ -1,0 +1,34 @@
+"""Checks of a study config that a JSON schema cannot express. Run by
+workflow/rules/common.smk after `snakemake.utils.validate`, before any job; each
+failure names the key and what to do."""
+
+from __future__ import annotations
+
+from .errors import ConfigError
+
+
+def check_study(config: dict) -> None:
+    from .export import EXPORTERS
+    from .methods import list_methods
+
+    known = list_methods()
+    for name in config["methods"]:
+        if name not in known:
+            raise ConfigError(f"methods.{name}: no such method is registered (known: {', '.join(known)}). "
+                              f"A new method needs frbench/methods/{name}.py and workflow/rules/methods/{name}.smk.")
+    for fmt in config["formats"]:
+        if fmt not in EXPORTERS:
+            raise ConfigError(f"formats: no exporter for {fmt!r} (known: {', '.join(EXPORTERS.names())})")
+    data = config["data"]
+    if data["val_fraction"] + data["test_fraction"] >= 1:
+        raise ConfigError("data.val_fraction + data.test_fraction must leave a training split (sum < 1)")
+    if data["source"] == "folder":
+        for key in ("images", "masks"):
+            if not data["folder"][key]:
+                raise ConfigError(f"data.folder.{key}: required when data.source is 'folder'")
+        from .data import check_folder
+
+        try:
+            check_folder(data)
+        except ValueError as e:
+            raise ConfigError(str(e)) from None

@@ -1,0 +1,98 @@
+"""The export job: checkpoint -> model.{fmt} + export_{fmt}.json.
+
+The JSON measures the file a phone would download (bytes, gzip bytes, sha256,
+numbers stored, non-zero numbers) and its fidelity: the largest absolute
+difference between the eager model's logits and the exported model's, run by the
+format's own runtime over the test images, with both Dice scores.
+
+A model the exporter cannot handle, or a checkpoint that cannot be read, does not
+fail the job: the JSON gets an `error` naming the cause and the model file is left
+empty, so the benchmark and the summary show an error row and every other model
+goes on. (`snakemake --forcerun` redoes a failed export once its cause is fixed.)
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import time
+import traceback
+from pathlib import Path
+
+import torch
+
+from ..checkpoint import load_model
+from ..data import load_split
+from ..io import atomic_path, atomic_write_json
+from ..metrics import dice_per_image, predict_mask
+from ..runtimes import RUNTIMES
+from . import EXPORTERS
+
+FORMAT = 1
+
+
+def file_facts(path) -> dict:
+    data = Path(path).read_bytes()
+    return {"bytes": len(data), "gzip_bytes": len(gzip.compress(data, compresslevel=9, mtime=0)),
+            "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def count_numbers(tensors: dict) -> dict:
+    """Numbers stored in the file and how many are non-zero; by dtype, so fp16 or int8
+    storage is visible and never counted twice."""
+    by_dtype: dict[str, int] = {}
+    stored = nonzero = 0
+    for t in tensors.values():
+        if not isinstance(t, torch.Tensor):
+            continue
+        by_dtype[str(t.dtype).removeprefix("torch.")] = by_dtype.get(str(t.dtype).removeprefix("torch."), 0) + t.numel()
+        stored += t.numel()
+        nonzero += int(torch.count_nonzero(t.dequantize() if t.is_quantized else t))
+    return {"stored_numbers": stored, "nonzero_numbers": nonzero, "stored_by_dtype": by_dtype}
+
+
+@torch.no_grad()
+def fidelity(model, exported, runtime, images, masks) -> dict:
+    """Run eager and exported models image by image (batch 1, as benchmarked)."""
+    max_abs, eager_pred, export_pred = 0.0, [], []
+    for i in range(len(images)):
+        x = images[i : i + 1]
+        ref = model(x)
+        out = runtime.run(exported, x)
+        max_abs = max(max_abs, float((ref - out).abs().max()))
+        eager_pred.append(predict_mask(ref))
+        export_pred.append(predict_mask(out))
+    eager_pred, export_pred = torch.cat(eager_pred), torch.cat(export_pred)
+    return {"max_abs_diff": max_abs, "images": len(images),
+            "dice_eager": float(dice_per_image(eager_pred, masks).mean()),
+            "dice_exported": float(dice_per_image(export_pred, masks).mean()),
+            "pixels_disagreeing": int((eager_pred != export_pred).sum())}
+
+
+def export_model(*, key: dict, checkpoint: str, data: str, out: str, record_out: str, threads: int | None = None) -> dict:
+    """Export one model. `key` names it in every later table: method, level, seed, fmt."""
+    if threads:
+        torch.set_num_threads(threads)
+    fmt = key["fmt"]
+    record = {"format": FORMAT, "key": key, "checkpoint": str(checkpoint), "file": str(out), "error": None}
+    try:
+        model, _ = load_model(checkpoint)
+        exporter, runtime = EXPORTERS.get(fmt), RUNTIMES.get(fmt)
+        images, masks = load_split(data, "test")
+        t0 = time.monotonic()
+        with atomic_path(out) as tmp:
+            record["exporter"] = exporter.write(model, images[:1], tmp)
+        record["export_seconds"] = time.monotonic() - t0
+        record["input_shape"] = list(images[:1].shape)
+        record.update(file_facts(out))
+        record.update(count_numbers(exporter.stored_tensors(out)))
+        record["params_eager"] = sum(p.numel() for p in model.parameters())
+        record["runtime"] = {"name": runtime.name, "version": runtime.version()}
+        record["fidelity"] = fidelity(model, runtime.load(out), runtime, images, masks)
+    except Exception as e:  # noqa: BLE001 - any failure becomes an error row; the traceback goes to the log
+        traceback.print_exc()
+        record["error"] = f"{type(e).__name__}: {e}"
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_bytes(b"")  # the declared output exists; its emptiness and `error` say why
+    atomic_write_json(record_out, record)
+    return record

@@ -1,0 +1,87 @@
+"""The method registry: a method is found by name (timm's `register_model`).
+
+A method is a subclass of `Method` in its own module of `frbench/methods/`,
+decorated with `@register_method`. Importing `frbench.methods` imports every
+module of the package, so adding a method is adding a file (and its rule in
+`workflow/rules/methods/`). Generic code never branches on a method's name: it
+asks the method.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn as nn
+
+from ..registry import Registry
+
+__all__ = ["Method", "MethodContext", "register_method", "get_method", "list_methods"]
+
+METHODS: Registry["Method"] = Registry("method")
+
+
+@dataclass
+class MethodContext:
+    """Everything a method may need to build its model for one (level, seed)."""
+
+    unet: dict  # the UNet configuration (frbench.models.UNetConfig as a dict)
+    params: dict = field(default_factory=dict)  # the method's own config block (config["methods"][name])
+    seed: int = 0
+    baseline: nn.Module | None = None  # the trained baseline, for post-training methods
+    calibration: torch.Tensor | None = None  # training images (N,3,H,W), for methods that calibrate
+
+
+class Method:
+    """What every compression method answers.
+
+    Example, the smallest method (see frbench/methods/baseline.py)::
+
+        @register_method
+        class Baseline(Method):
+            name = "baseline"
+            def build(self, level, ctx): return UNet(UNetConfig.from_dict(ctx.unet))
+            def arch(self, model): return {"unet": model.cfg.to_dict()}
+            def rebuild(self, arch): return UNet(UNetConfig.from_dict(arch["unet"]))
+    """
+
+    name: str = ""
+    #: True: compresses the trained baseline, then fine-tunes it with the
+    #: `finetune` budget. False: trains from scratch with the `train` budget.
+    from_baseline: bool = False
+
+    def build(self, level: str, ctx: MethodContext) -> nn.Module:
+        """The model to train at this operating point (fresh, or the compressed ctx.baseline)."""
+        raise NotImplementedError
+
+    def arch(self, model: nn.Module) -> dict:
+        """A JSON-able description from which `rebuild` makes an empty model of the same shape."""
+        raise NotImplementedError
+
+    def rebuild(self, arch: dict) -> nn.Module:
+        raise NotImplementedError
+
+    def hooks(self, model: nn.Module, level: str, ctx: MethodContext) -> list:
+        """Objects the training loop calls (see frbench.train.Hook); none by default."""
+        return []
+
+    def finalize(self, model: nn.Module) -> nn.Module:
+        """Turn the trained model into the one that is saved and exported (default: as is)."""
+        return model
+
+
+def register_method(cls: type[Method]) -> type[Method]:
+    """Class decorator: register one instance of `cls` under `cls.name`."""
+    name = cls.name
+    if not name or not name.isidentifier() or name != name.lower():
+        raise ValueError(f"{cls.__module__}.{cls.__qualname__}: method name must be a lower-case identifier, got {name!r}")
+    METHODS.add(name, cls())
+    return cls
+
+
+def get_method(name: str) -> Method:
+    return METHODS.get(name)
+
+
+def list_methods() -> list[str]:
+    return METHODS.names()

@@ -1,0 +1,100 @@
+"""Gather every result file into one table, `results/summary.csv`.
+
+One row per (method, level, seed, fmt, device): the benchmark result, joined with
+the export record (what the file holds) and the training record (what it cost).
+A failed stage leaves its error in the `error` column, never a missing row.
+Ratios compare each row with the baseline's mean over seeds on the same format
+and device: by count of stored numbers and by file bytes, kept apart so that
+storing fp16 or int8 is counted once, in bytes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..bench.result import with_stats
+from ..io import read_json
+
+KEY = ["method", "level", "seed", "fmt", "device"]
+
+
+def _bench_row(r: dict) -> dict:
+    r = with_stats(r)
+    stats, mem, acc = r.get("stats") or {}, r.get("memory") or {}, r.get("accuracy") or {}
+    runtime, device = r.get("runtime") or {}, r.get("device") or {}
+    row = {**r["key"], "error": r.get("error")}
+    row.update({f"{k}_ms": stats.get(k) for k in ("mean", "std", "min", "p50", "p90", "p99", "max", "trimmed_mean")})
+    row.update(load_ms=r.get("load_ms"), first_inference_ms=r.get("first_inference_ms"),
+               samples=len(r.get("values") or []), warmup=r["plan"]["warmup"], threads=r["plan"]["threads"],
+               peak_rss_kb=mem.get("peak_rss"), rss_before_load_kb=mem.get("rss_before_load"),
+               rss_after_load_kb=mem.get("rss_after_load"), dice=acc.get("dice"), dice_images=acc.get("images"),
+               runtime=runtime.get("name"), runtime_version=runtime.get("version"),
+               device_name=device.get("cpu") or device.get("model"), emulator=device.get("emulator"),
+               load_avg_1m=(device.get("load_avg") or [None])[0], warnings="; ".join(r.get("warnings") or []))
+    return row
+
+
+def _export_row(e: dict) -> dict:
+    fid = e.get("fidelity") or {}
+    return {**e["key"], "export_error": e.get("error"), "file_bytes": e.get("bytes"), "gzip_bytes": e.get("gzip_bytes"),
+            "stored_numbers": e.get("stored_numbers"), "nonzero_numbers": e.get("nonzero_numbers"),
+            "params_eager": e.get("params_eager"), "fidelity_max_abs": fid.get("max_abs_diff"),
+            "dice_eager": fid.get("dice_eager"), "mobile_optimized": (e.get("exporter") or {}).get("mobile_optimized")}
+
+
+def _train_row(t: dict) -> dict:
+    return {**t["key"], "train_seconds": t.get("wall_seconds"), "train_peak_rss_kb": t.get("peak_rss_kb"),
+            "best_val_dice": t.get("best_val_dice"), "best_epoch": t.get("best_epoch"),
+            "epochs": len(t.get("epochs") or []), "budget": t.get("budget")}
+
+
+def gather(bench_files, export_files, train_files) -> pd.DataFrame:
+    bench = pd.DataFrame([_bench_row(read_json(f)) for f in bench_files])
+    exports = pd.DataFrame([_export_row(read_json(f)) for f in export_files])
+    trains = pd.DataFrame([_train_row(read_json(f)) for f in train_files])
+    df = bench
+    if not exports.empty:
+        df = df.merge(exports, on=["method", "level", "seed", "fmt"], how="left")
+    if not trains.empty:
+        df = df.merge(trains, on=["method", "level", "seed"], how="left")
+    if "export_error" in df:  # the first failure explains the row
+        df["error"] = df["error"].where(df["error"].notna(), df["export_error"])
+        df = df.drop(columns="export_error")
+    return add_baseline_ratios(df).sort_values(KEY).reset_index(drop=True)
+
+
+def add_baseline_ratios(df: pd.DataFrame, baseline: str = "baseline") -> pd.DataFrame:
+    """compression_by_count / _by_bytes / speedup_p50 against the baseline, and the
+    `only_on_paper` flag: no smaller file and no faster p50 than the baseline."""
+    df = df.copy()
+    for col in ("compression_by_count", "compression_by_bytes", "speedup_p50"):
+        df[col] = np.nan
+    df["only_on_paper"] = False
+    ok = df["error"].isna()
+    base = df[ok & (df["method"] == baseline)].groupby(["fmt", "device"])[
+        ["stored_numbers", "file_bytes", "p50_ms"]].mean()
+    for (fmt, device), b in base.iterrows():
+        rows = ok & (df["fmt"] == fmt) & (df["device"] == device)
+        df.loc[rows, "compression_by_count"] = b["stored_numbers"] / df.loc[rows, "stored_numbers"]
+        df.loc[rows, "compression_by_bytes"] = b["file_bytes"] / df.loc[rows, "file_bytes"]
+        df.loc[rows, "speedup_p50"] = b["p50_ms"] / df.loc[rows, "p50_ms"]
+        # 1 % tolerance on both: a file a few bytes smaller is no compression
+        df.loc[rows & (df["method"] != baseline), "only_on_paper"] = (
+            (df.loc[rows, "compression_by_bytes"] < 1.01) & (df.loc[rows, "speedup_p50"] < 1.01))
+    return df
+
+
+def seed_table(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Mean and 95 % t-interval half-width over seeds, per (method, level, fmt, device)."""
+    from scipy import stats
+
+    groups = df[df["error"].isna()].groupby(["method", "level", "fmt", "device"], sort=True)
+    out = groups.size().rename("seeds").to_frame()
+    for col in columns:
+        g = groups[col]
+        n, sd = g.count(), g.std(ddof=1)
+        t = stats.t.ppf(0.975, np.maximum(n - 1, 1))
+        out[col] = g.mean()
+        out[col + "_ci95"] = np.where(n > 1, t * sd / np.sqrt(n), np.nan)
+    return out.reset_index()

@@ -1,0 +1,13 @@
+"""Runtimes that load and run an exported model on the host, one per file format.
+
+Export uses them to check fidelity, and the benchmark worker to time and score
+the model. A runtime answers: `name`, `version()`, `load(path)`, `run(module, x)`.
+"""
+
+from ..registry import Registry
+
+RUNTIMES = Registry("runtime (model format)")
+
+from . import lite  # noqa: E402,F401  (registers "ptl")
+
+__all__ = ["RUNTIMES"]

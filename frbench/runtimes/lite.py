@@ -1,0 +1,23 @@
+"""PyTorch Lite: the mobile (lite) interpreter that runs `.ptl` files."""
+
+import torch
+from torch.jit.mobile import _load_for_lite_interpreter
+
+from . import RUNTIMES
+
+
+@RUNTIMES.register("ptl")
+class LiteRuntime:
+    name = "pytorch-lite"
+
+    @staticmethod
+    def version() -> str:
+        return torch.__version__
+
+    @staticmethod
+    def load(path):
+        return _load_for_lite_interpreter(str(path))
+
+    @staticmethod
+    def run(module, x: torch.Tensor) -> torch.Tensor:
+        return module(x)

@@ -1,0 +1,112 @@
+import json
+import sys
+import time
+
+import pytest
+
+from frbench.bench import Plan
+from frbench.bench.host import HostRunner
+from frbench.bench.job import bench_model
+from frbench.bench.result import check_result, empty_result
+from frbench.bench.stats import stability_warnings, summarize, trimmed_mean
+from frbench.errors import BenchError
+from frbench.export import export_model
+
+KEY = {"method": "baseline", "level": "dense", "seed": 0, "fmt": "ptl"}
+PLAN = {"warmup": 2, "iters": 6, "threads": 1, "timeout_s": 120, "dice_images": 0}
+
+
+def test_stats_hand_worked():
+    s = summarize([4.0, 1.0, 3.0, 2.0])
+    assert s["mean"] == 2.5 and s["min"] == 1 and s["max"] == 4
+    assert s["p50"] == 2.5 and s["p90"] == pytest.approx(3.7)  # linear: position 0.9 * 3 = 2.7
+    assert s["std"] == pytest.approx(1.2909944, rel=1e-6)  # sample std (n - 1)
+    assert trimmed_mean(list(range(1, 11))) == 5.5  # drops 1 and 10
+    assert trimmed_mean([1.0, 2.0, 100.0] + [2.0] * 7) == pytest.approx(2.0)
+    assert summarize([]) ["mean"] is None and summarize([5.0])["std"] == 0.0
+
+
+def test_stability_warnings():
+    assert stability_warnings([10.0, 10.1, 9.9, 10.0]) == []
+    assert any("unstable" in w for w in stability_warnings([10.0, 10.0, 30.0, 10.0]))
+    assert any("< 1 ms" in w for w in stability_warnings([0.5, 0.5, 0.5]))
+
+
+@pytest.fixture
+def exported(tiny_checkpoint, tiny_dataset, tmp_path):
+    export_model(key=KEY, checkpoint=tiny_checkpoint, data=tiny_dataset, out=tmp_path / "model.ptl",
+                 record_out=tmp_path / "export_ptl.json")
+    return tmp_path / "model.ptl", tmp_path / "export_ptl.json"
+
+
+def test_host_benchmark_result(exported, tiny_dataset, tmp_path):
+    model, record = exported
+    out = tmp_path / "bench" / "ptl.json"
+    bench_model(key=KEY, device="host", model=str(model), export_record=str(record), data=str(tiny_dataset),
+                plan=PLAN, out=str(out))
+    r = check_result(json.loads(out.read_text()), source=str(out))
+    assert r["error"] is None and r["runner"] == "host"
+    assert r["key"] == {**KEY, "device": "host"}
+    assert len(r["warmups"]) == 2 and len(r["values"]) == 6 and all(v > 0 for v in r["values"])
+    assert r["stats"]["min"] <= r["stats"]["p50"] <= r["stats"]["p90"] <= r["stats"]["max"]
+    assert r["load_ms"] > 0 and r["first_inference_ms"] > 0
+    assert r["memory"]["peak_rss"] >= r["memory"]["rss_after_load"] > 0
+    assert 0 <= r["accuracy"]["dice"] <= 1 and r["accuracy"]["images"] == len(r["accuracy"]["dice_per_image"])
+    assert r["runtime"]["name"] == "pytorch-lite" and r["metadata"]["threads"] == 1
+    assert r["device"]["kind"] == "host" and len(r["device"]["load_avg"]) == 3
+    exported_dice = json.loads(record.read_text())["fidelity"]["dice_exported"]
+    assert r["accuracy"]["dice"] == pytest.approx(exported_dice)
+
+
+def test_model_that_fails_to_load_gives_error_row(exported, tiny_dataset, tmp_path):
+    model, record = exported
+    model.write_bytes(model.read_bytes()[:100])  # truncated .ptl
+    out = tmp_path / "bench.json"
+    result = bench_model(key=KEY, device="host", model=str(model), export_record=str(record),
+                         data=str(tiny_dataset), plan=PLAN, out=str(out))
+    assert result["error"] and result["values"] is None
+    check_result(json.loads(out.read_text()), source=str(out))
+
+
+def test_failed_export_becomes_error_row(exported, tiny_dataset, tmp_path):
+    model, record = exported
+    rec = json.loads(record.read_text())
+    rec["error"] = "ExportError: cannot export this"
+    record.write_text(json.dumps(rec))
+    result = bench_model(key=KEY, device="host", model=str(model), export_record=str(record),
+                         data=str(tiny_dataset), plan=PLAN, out=str(tmp_path / "b.json"))
+    assert result["error"].startswith("export failed") and "cannot export this" in result["error"]
+
+
+class _ScriptedWorker(HostRunner):
+    """A host runner whose worker is a given Python snippet."""
+
+    def __init__(self, code):
+        super().__init__()
+        self.code = code
+
+    def worker_command(self, *args):
+        return [sys.executable, "-c", self.code]
+
+
+def test_hanging_worker_is_killed_at_the_timeout():
+    t0 = time.monotonic()
+    result = _ScriptedWorker("import time; time.sleep(60)").run("m.ptl", "ptl", "d.npz", Plan(iters=1, timeout_s=1))
+    assert "timed out after 1 s (bench.timeout_s)" in result["error"] and time.monotonic() - t0 < 30
+    check_result(result, "x")
+
+
+def test_dying_worker_is_reported_with_its_signal():
+    result = _ScriptedWorker("import os, sys; print('about to die', file=sys.stderr); os.abort()").run(
+        "m.ptl", "ptl", "d.npz", Plan(iters=1))
+    assert "killed by signal SIGABRT" in result["error"] and "about to die" in result["error"]
+
+
+def test_result_schema_rejects_impossible_values():
+    r = empty_result(runner="host", model="m.ptl", fmt="ptl", plan=PLAN)
+    check_result(dict(r, error="boom"), "x")
+    with pytest.raises(BenchError, match="x: benchmark result does not match"):
+        check_result(r, "x")  # no error, yet no samples
+    bad = dict(r, error=None, values=[1.0, 0.0], load_ms=1.0, accuracy={"dice": 0.5})
+    with pytest.raises(BenchError, match="values"):
+        check_result(bad, "x")

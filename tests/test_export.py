@@ -1,0 +1,50 @@
+import json
+
+import torch
+from torch.jit.mobile import _load_for_lite_interpreter
+
+from frbench.checkpoint import load_model
+from frbench.data import load_split
+from frbench.export import EXPORTERS, export_model
+
+KEY = {"method": "baseline", "level": "dense", "seed": 0, "fmt": "ptl"}
+
+
+def test_ptl_round_trip_equals_eager(tiny_checkpoint, tiny_dataset, tmp_path):
+    record = export_model(key=KEY, checkpoint=tiny_checkpoint, data=tiny_dataset, out=tmp_path / "model.ptl",
+                          record_out=tmp_path / "export_ptl.json")
+    assert record["error"] is None
+    model, _ = load_model(tiny_checkpoint)
+    lite = _load_for_lite_interpreter(str(tmp_path / "model.ptl"))
+    images, _ = load_split(tiny_dataset, "test")
+    for i in range(len(images)):
+        torch.testing.assert_close(lite(images[i : i + 1]), model(images[i : i + 1]))
+
+
+def test_export_record_measures_the_file(tiny_checkpoint, tiny_dataset, tmp_path):
+    export_model(key=KEY, checkpoint=tiny_checkpoint, data=tiny_dataset, out=tmp_path / "model.ptl",
+                 record_out=tmp_path / "export_ptl.json")
+    rec = json.loads((tmp_path / "export_ptl.json").read_text())
+    assert rec["key"] == KEY
+    assert rec["bytes"] == (tmp_path / "model.ptl").stat().st_size
+    assert 0 < rec["gzip_bytes"] < rec["bytes"]
+    model, _ = load_model(tiny_checkpoint)
+    state_numbers = sum(v.numel() for v in model.state_dict().values())
+    assert rec["stored_numbers"] == state_numbers  # parameters + BN statistics, read back from the file
+    assert rec["params_eager"] == sum(p.numel() for p in model.parameters())
+    assert rec["fidelity"]["max_abs_diff"] < 1e-5
+    assert rec["fidelity"]["dice_eager"] == rec["fidelity"]["dice_exported"]
+    assert rec["exporter"]["mobile_optimized"] == torch.backends.xnnpack.enabled
+
+
+def test_corrupt_checkpoint_gives_error_record_not_crash(tiny_checkpoint, tiny_dataset, tmp_path):
+    tiny_checkpoint.write_bytes(b"not a checkpoint")
+    record = export_model(key=KEY, checkpoint=tiny_checkpoint, data=tiny_dataset, out=tmp_path / "model.ptl",
+                          record_out=tmp_path / "export_ptl.json")
+    assert "truncated or corrupt" in record["error"] and str(tiny_checkpoint) in record["error"]
+    assert (tmp_path / "model.ptl").stat().st_size == 0
+    assert json.loads((tmp_path / "export_ptl.json").read_text())["error"] == record["error"]
+
+
+def test_exporter_registry_lists_formats():
+    assert "ptl" in EXPORTERS.names()

@@ -1,0 +1,99 @@
+import json
+import math
+
+import pytest
+import torch
+
+from frbench.build import build_model
+from frbench.checkpoint import load_model
+from frbench.data import load_split
+from frbench.errors import TrainingDiverged
+from frbench.models import UNet, UNetConfig
+from frbench.train import TrainConfig, fit, lr_at, segmentation_loss
+
+from conftest import TINY_UNET
+
+CFG = {"unet": TINY_UNET, "train": {"epochs": 2, "batch_size": 4, "lr": 0.003}, "params": {"levels": ["dense"]}}
+
+
+def test_lr_schedule_warmup_then_cosine():
+    cfg = TrainConfig(lr=1.0, warmup_steps=2, min_lr_ratio=0.1)
+    assert lr_at(0, 10, cfg) == 0.5 and lr_at(1, 10, cfg) == 1.0
+    assert lr_at(2, 10, cfg) == pytest.approx(1.0)
+    assert lr_at(10, 10, cfg) == pytest.approx(0.1)
+    assert all(lr_at(s, 10, cfg) >= lr_at(s + 1, 10, cfg) for s in range(2, 10))
+    assert lr_at(5, 10, TrainConfig(lr=0.3, lr_schedule="constant")) == 0.3
+
+
+def test_loss_is_lower_for_the_right_answer():
+    masks = torch.randint(0, 2, (2, 8, 8))
+    good = torch.nn.functional.one_hot(masks, 2).permute(0, 3, 1, 2).float() * 10
+    assert segmentation_loss(good, masks, 1.0) < segmentation_loss(-good, masks, 1.0)
+
+
+def test_build_model_writes_checkpoint_and_record(tiny_dataset, tmp_path):
+    record = build_model(method="baseline", level="dense", seed=0, data=str(tiny_dataset), config=CFG,
+                         out=tmp_path / "model.pt", record_out=tmp_path / "train.json", progress=False)
+    saved = json.loads((tmp_path / "train.json").read_text())
+    assert saved["key"] == {"method": "baseline", "level": "dense", "seed": 0}
+    assert len(saved["epochs"]) == 2 and all(0 <= e["val_dice"] <= 1 and math.isfinite(e["loss"]) for e in saved["epochs"])
+    assert saved["wall_seconds"] > 0 and saved["peak_rss_kb"] > 0
+    assert saved["best_val_dice"] == max(e["val_dice"] for e in saved["epochs"])
+    model, ckpt = load_model(tmp_path / "model.pt")
+    assert ckpt["method"] == "baseline" and ckpt["meta"]["best_epoch"] == record["best_epoch"]
+    images, _ = load_split(tiny_dataset, "val")
+    assert model(images[:2]).shape == (2, 2, 32, 32)
+
+
+def test_same_seed_same_weights(tiny_dataset, tmp_path):
+    for run in ("a", "b"):
+        build_model(method="baseline", level="dense", seed=3, data=str(tiny_dataset), config=CFG,
+                    out=tmp_path / run / "model.pt", record_out=tmp_path / run / "train.json", progress=False)
+    a, _ = load_model(tmp_path / "a" / "model.pt")
+    b, _ = load_model(tmp_path / "b" / "model.pt")
+    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(va, vb), k
+
+
+def test_nan_loss_stops_with_epoch_and_label_and_writes_nothing(tiny_dataset, tmp_path):
+    images, masks = load_split(tiny_dataset, "train")
+    model = UNet(UNetConfig.from_dict(TINY_UNET))
+    with torch.no_grad():
+        model.outc.conv.bias.fill_(float("nan"))
+    with pytest.raises(TrainingDiverged, match=r"baseline/dense/seed0: loss is nan at epoch 1"):
+        fit(model, (images, masks), load_split(tiny_dataset, "val"), TrainConfig(epochs=1, batch_size=4), seed=0,
+            label="baseline/dense/seed0", progress=False)
+    cfg = {**CFG, "train": {"epochs": 1, "batch_size": 4, "lr": 1e30}}  # diverges through the CLI path too
+    with pytest.raises(TrainingDiverged):
+        build_model(method="baseline", level="dense", seed=0, data=str(tiny_dataset), config=cfg,
+                    out=tmp_path / "model.pt", record_out=tmp_path / "train.json", progress=False)
+    assert not (tmp_path / "model.pt").exists() and not (tmp_path / "train.json").exists()
+
+
+def test_hooks_are_called_and_recorded(tiny_dataset):
+    class Counter:
+        steps = 0
+
+        def on_step_end(self, model, step):
+            self.steps += 1
+
+        def on_epoch_end(self, model, epoch):
+            return {"hook_steps": self.steps}
+
+        def checkpoint_ready(self, model):
+            return self.steps > 5  # only the second epoch may be selected
+
+    hook = Counter()
+    model, record = fit(UNet(UNetConfig.from_dict(TINY_UNET)), load_split(tiny_dataset, "train"),
+                        load_split(tiny_dataset, "val"), TrainConfig(epochs=2, batch_size=4), seed=0, hooks=[hook],
+                        progress=False)
+    assert hook.steps == 2 * record["steps_per_epoch"]
+    assert [e["hook_steps"] for e in record["epochs"]] == [record["steps_per_epoch"], hook.steps]
+    assert record["best_epoch"] == 2
+
+
+def test_unknown_train_key_is_named():
+    from frbench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="lerning_rate"):
+        TrainConfig.from_dict({"lerning_rate": 1}, where="train")

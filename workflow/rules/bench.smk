@@ -1,0 +1,24 @@
+# One exported model on one device, following the protocol of DESIGN.md. The job
+# claims every core so that no training or export shares the CPU with a timing
+# (the worker itself runs with bench.threads), stays on the submitting machine
+# under a cluster executor, and takes the android_device resource for a phone.
+rule bench:
+    input:
+        model="results/export/{method}/{level}/seed{seed}/model.{fmt}",
+        record="results/export/{method}/{level}/seed{seed}/export_{fmt}.json",
+        data=DATASET,
+    output:
+        "results/bench/{device}/{method}/{level}/seed{seed}/{fmt}.json",
+    params:
+        plan=json.dumps(config["bench"], sort_keys=True),
+    log:
+        "results/logs/bench/{device}/{method}/{level}/seed{seed}/{fmt}.log",
+    threads: workflow.cores
+    resources:
+        android_device=lambda wildcards: 0 if wildcards.device == "host" else 1,
+    localrule: True
+    shell:
+        "{PYTHON} -m frbench bench --device {wildcards.device:q} --method {wildcards.method}"
+        " --level {wildcards.level} --seed {wildcards.seed} --fmt {wildcards.fmt}"
+        " --model {input.model:q} --export-record {input.record:q} --data {input.data}"
+        " --plan-json {params.plan:q} --out {output:q} > {log:q} 2>&1"

@@ -1,0 +1,18 @@
+# Every checkpoint to every configured format. A failed export writes its error
+# into export_{fmt}.json (and an empty model file) instead of failing the job.
+rule export:
+    input:
+        model="results/models/{method}/{level}/seed{seed}/model.pt",
+        data=DATASET,
+    output:
+        model="results/export/{method}/{level}/seed{seed}/model.{fmt}",
+        record="results/export/{method}/{level}/seed{seed}/export_{fmt}.json",
+    log:
+        "results/logs/export/{method}/{level}/seed{seed}/{fmt}.log",
+    benchmark:
+        "results/benchmarks/export/{method}/{level}/seed{seed}/{fmt}.tsv"
+    threads: 2
+    shell:
+        "{PYTHON} -m frbench export --method {wildcards.method} --level {wildcards.level}"
+        " --seed {wildcards.seed} --fmt {wildcards.fmt} --checkpoint {input.model} --data {input.data}"
+        " --threads {threads} --out {output.model} --record {output.record} > {log} 2>&1"
