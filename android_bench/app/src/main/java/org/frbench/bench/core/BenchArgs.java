@@ -1,0 +1,165 @@
+package org.frbench.bench.core;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The benchmark's settings, parsed from the {@code am instrument -e KEY VALUE} arguments.
+ *
+ * <table>
+ *   <caption>Arguments</caption>
+ *   <tr><th>key</th><th>meaning</th><th>default</th></tr>
+ *   <tr><td>model</td><td>path of the .ptl / .pte file on the device</td><td>required</td></tr>
+ *   <tr><td>shape</td><td>"N,C,H,W" of the test images (N images, C=3 for RGB)</td><td>required</td></tr>
+ *   <tr><td>threads</td><td>intra-op threads, &gt;= 1</td><td>4</td></tr>
+ *   <tr><td>warmup</td><td>discarded runs before the timed ones, &gt;= 0</td><td>10</td></tr>
+ *   <tr><td>iters</td><td>timed runs, &gt;= 1</td><td>50</td></tr>
+ *   <tr><td>images</td><td>float32 LE NCHW file (RGB/255); with masks</td><td>none: zeros input, no Dice</td></tr>
+ *   <tr><td>masks</td><td>uint8 (N,H,W) file of 0/1; with images</td><td>none</td></tr>
+ *   <tr><td>out</td><td>where to also write the result JSON</td><td>none</td></tr>
+ * </table>
+ *
+ * <p>Validation fails with an {@link IllegalArgumentException} whose message starts with the
+ * argument's name, e.g. {@code "iters: expected an integer >= 1, got 'ten'"}. Whether the files
+ * match {@code shape} is checked when they are opened ({@link TestData#open}).
+ */
+public final class BenchArgs {
+  public static final int DEFAULT_THREADS = 4;
+  public static final int DEFAULT_WARMUP = 10;
+  public static final int DEFAULT_ITERS = 50;
+
+  public final String model;
+  public final int threads;
+  public final int warmup;
+  public final int iters;
+  /** N, C, H, W. */
+  public final int[] shape;
+  /** Null when no test data was given. */
+  public final String images;
+  /** Null when no test data was given. */
+  public final String masks;
+  /** Null when no output file was asked for. */
+  public final String out;
+
+  private BenchArgs(
+      String model,
+      int threads,
+      int warmup,
+      int iters,
+      int[] shape,
+      String images,
+      String masks,
+      String out) {
+    this.model = model;
+    this.threads = threads;
+    this.warmup = warmup;
+    this.iters = iters;
+    this.shape = shape;
+    this.images = images;
+    this.masks = masks;
+    this.out = out;
+  }
+
+  /** Parses and validates; the exception's message names the offending argument. */
+  public static BenchArgs parse(Map<String, String> args) {
+    if (args == null) {
+      args = new LinkedHashMap<String, String>();
+    }
+    String model = text(args, "model");
+    if (model == null) {
+      throw new IllegalArgumentException(
+          "model: missing; pass -e model /data/local/tmp/frbench/<name>.ptl|.pte");
+    }
+    int threads = integer(args, "threads", DEFAULT_THREADS, 1);
+    int warmup = integer(args, "warmup", DEFAULT_WARMUP, 0);
+    int iters = integer(args, "iters", DEFAULT_ITERS, 1);
+    String shapeText = text(args, "shape");
+    if (shapeText == null) {
+      throw new IllegalArgumentException("shape: missing; pass -e shape N,3,H,W");
+    }
+    int[] shape = parseShape(shapeText);
+    String images = text(args, "images");
+    String masks = text(args, "masks");
+    if (images == null && masks != null) {
+      throw new IllegalArgumentException("images: missing; masks was given, images must be too");
+    }
+    if (masks == null && images != null) {
+      throw new IllegalArgumentException("masks: missing; images was given, masks must be too");
+    }
+    String out = text(args, "out");
+    return new BenchArgs(model, threads, warmup, iters, shape, images, masks, out);
+  }
+
+  /** "N,C,H,W" with four positive integers. */
+  public static int[] parseShape(String text) {
+    String[] parts = text.split(",", -1);
+    if (parts.length != 4) {
+      throw new IllegalArgumentException(
+          "shape: expected 4 comma-separated integers N,C,H,W, got '" + text + "'");
+    }
+    int[] shape = new int[4];
+    for (int i = 0; i < 4; i++) {
+      String p = parts[i].trim();
+      try {
+        shape[i] = Integer.parseInt(p);
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException(
+            "shape: expected 4 comma-separated integers N,C,H,W, got '" + text + "'");
+      }
+      if (shape[i] < 1) {
+        throw new IllegalArgumentException(
+            "shape: every dimension must be >= 1, got '" + text + "'");
+      }
+    }
+    long perImage = (long) shape[1] * shape[2] * shape[3];
+    if (perImage > Integer.MAX_VALUE / 4) {
+      throw new IllegalArgumentException(
+          "shape: one image of '" + text + "' is too large for a Java array");
+    }
+    return shape;
+  }
+
+  /** The model file's extension, lower case ("ptl", "pte"), or "" when it has none. */
+  public String modelExtension() {
+    String name = model.substring(model.lastIndexOf('/') + 1);
+    int dot = name.lastIndexOf('.');
+    return dot < 0 ? "" : name.substring(dot + 1).toLowerCase(java.util.Locale.ROOT);
+  }
+
+  /** The {@code plan} object of the result JSON. */
+  public Map<String, Object> plan(Integer appliedThreads) {
+    Map<String, Object> m = new LinkedHashMap<String, Object>();
+    m.put("warmup", warmup);
+    m.put("iters", iters);
+    m.put("threads", appliedThreads);
+    return m;
+  }
+
+  private static String text(Map<String, String> args, String key) {
+    String v = args.get(key);
+    if (v == null) {
+      return null;
+    }
+    v = v.trim();
+    return v.isEmpty() ? null : v;
+  }
+
+  private static int integer(Map<String, String> args, String key, int dflt, int min) {
+    String v = text(args, key);
+    if (v == null) {
+      return dflt;
+    }
+    int x;
+    try {
+      x = Integer.parseInt(v);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException(
+          key + ": expected an integer >= " + min + ", got '" + v + "'");
+    }
+    if (x < min) {
+      throw new IllegalArgumentException(
+          key + ": expected an integer >= " + min + ", got " + x);
+    }
+    return x;
+  }
+}

@@ -1,0 +1,437 @@
+package org.frbench.bench.core;
+
+import java.io.File;
+import java.io.FileOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The benchmark protocol (DESIGN.md, "The benchmark protocol"), run against a {@link ModelRunner},
+ * a {@link Clock} and a {@link MemoryProbe}, so that it is unit-tested with fakes and runs
+ * unchanged inside the Android app.
+ *
+ * <ol>
+ *   <li>parse and check the arguments; open the test data and read image 0 (the latency input);
+ *   <li>fix the threads; sample memory (before load);
+ *   <li>time {@code load} alone: {@code load_ms}; sample memory (after load);
+ *   <li>time the first inference alone: {@code first_inference_ms};
+ *   <li>{@code warmup} runs, each timed, discarded from the statistics but kept as {@code warmups};
+ *   <li>{@code iters} runs, each timed alone with the monotonic clock: {@code values}; sample
+ *       memory (after runs, with the peak RSS, VmHWM);
+ *   <li>statistics derived from {@code values} ({@link Stats});
+ *   <li>accuracy: a separate, untimed pass over every test image: per-image and mean Dice.
+ * </ol>
+ *
+ * <p>{@link #run} never throws: a failure at any step (bad argument, unreadable file, model that
+ * does not load, runtime exception, {@link OutOfMemoryError}) gives a result whose {@code error}
+ * says which step failed and why, with every measurement field null. The descriptive fields
+ * (model, plan, runtime, device, metadata) stay filled where they are known, so the failed row
+ * still says what was attempted.
+ */
+public final class Benchmark {
+  /** Version of the result format; bump it when a key changes, and say how in the README. */
+  public static final int FORMAT = 1;
+
+  /** The keys of the result JSON, in order: the Python host runner writes the same ones. */
+  public static final List<String> KEYS =
+      java.util.Collections.unmodifiableList(
+          Arrays.asList(
+              "format",
+              "unit",
+              "error",
+              "runner",
+              "model",
+              "plan",
+              "load_ms",
+              "first_inference_ms",
+              "warmups",
+              "values",
+              "stats",
+              "memory",
+              "accuracy",
+              "runtime",
+              "device",
+              "metadata"));
+
+  private static final List<String> MEASUREMENTS =
+      Arrays.asList(
+          "load_ms",
+          "first_inference_ms",
+          "warmups",
+          "values",
+          "stats",
+          "memory",
+          "accuracy");
+
+  private final ModelRunner runner;
+  private final Clock clock;
+  private final MemoryProbe memory;
+  private final Map<String, Object> device;
+  private final Map<String, Object> metadata;
+
+  /**
+   * @param device the {@code device} object ({@link DeviceFacts#android}), or null if unknown
+   * @param metadata the {@code metadata} object: {@code date} (ISO-8601 UTC) and {@code
+   *     app_version}
+   */
+  public Benchmark(
+      ModelRunner runner,
+      Clock clock,
+      MemoryProbe memory,
+      Map<String, Object> device,
+      Map<String, Object> metadata) {
+    this.runner = runner;
+    this.clock = clock;
+    this.memory = memory;
+    this.device = device;
+    this.metadata = metadata;
+  }
+
+  /** The {@code metadata} object. */
+  public static Map<String, Object> metadata(String isoDateUtc, String appVersion) {
+    Map<String, Object> m = new LinkedHashMap<String, Object>();
+    m.put("date", isoDateUtc);
+    m.put("app_version", appVersion);
+    return m;
+  }
+
+  /** ISO-8601 UTC to the second, e.g. {@code 2025-01-31T12:00:00Z}, for {@code metadata.date}. */
+  public static String isoDateUtc(long epochMillis) {
+    return java.time.Instant.ofEpochMilli(epochMillis)
+        .truncatedTo(java.time.temporal.ChronoUnit.SECONDS)
+        .toString();
+  }
+
+  /** Runs the protocol with the {@code am instrument} arguments; never throws. */
+  public Map<String, Object> run(Map<String, String> rawArgs) {
+    Map<String, Object> r = skeleton();
+    String stage = "args";
+    TestData data = null;
+    try {
+      r.put("model", modelInfo(rawArgs == null ? null : rawArgs.get("model"), null));
+      BenchArgs args = BenchArgs.parse(rawArgs);
+      r.put("model", modelInfo(args.model, formatOf(args)));
+      r.put("plan", args.plan(args.threads));
+      checkModelFile(args);
+
+      stage = "data";
+      int[] s = args.shape;
+      long[] inputShape = new long[] {1, s[1], s[2], s[3]};
+      float[] input;
+      if (args.images != null) {
+        data = TestData.open(new File(args.images), new File(args.masks), s);
+        input = data.image(0);
+      } else {
+        input = new float[s[1] * s[2] * s[3]];
+      }
+
+      stage = "threads";
+      boolean applied = runner.setThreads(args.threads);
+      r.put("plan", args.plan(applied ? Integer.valueOf(args.threads) : null));
+
+      MemoryProbe.Sample beforeLoad = sample();
+
+      stage = "load";
+      long t0 = clock.nanoTime();
+      runner.load(args.model);
+      long t1 = clock.nanoTime();
+      r.put("load_ms", ms(t0, t1));
+      MemoryProbe.Sample afterLoad = sample();
+
+      stage = "first_inference";
+      t0 = clock.nanoTime();
+      Logits first = runner.forward(input, inputShape);
+      t1 = clock.nanoTime();
+      if (first == null) {
+        throw new IllegalStateException("the model returned no output");
+      }
+      r.put("first_inference_ms", ms(t0, t1));
+
+      stage = "warmup";
+      double[] warmups = timeRuns(args.warmup, input, inputShape);
+      r.put("warmups", warmups);
+
+      stage = "timed";
+      double[] values = timeRuns(args.iters, input, inputShape);
+      r.put("values", values);
+      MemoryProbe.Sample afterRuns = sample();
+
+      stage = "stats";
+      r.put("stats", Stats.of(values).toMap());
+      r.put("memory", memoryMap(beforeLoad, afterLoad, afterRuns));
+
+      stage = "accuracy";
+      if (data != null) {
+        r.put("accuracy", accuracy(data));
+      }
+    } catch (Throwable t) {
+      fail(r, stage, t);
+    } finally {
+      try {
+        runner.close();
+      } catch (Throwable ignored) {
+        // the result is already decided
+      }
+      if (data != null) {
+        try {
+          data.close();
+        } catch (Throwable ignored) {
+          // read-only files
+        }
+      }
+    }
+    return r;
+  }
+
+  /** Runs the protocol and returns the single-line JSON. */
+  public String runJson(Map<String, String> rawArgs) {
+    return Json.write(run(rawArgs));
+  }
+
+  /**
+   * A result that only says what failed: for failures outside {@link #run} (the glue itself).
+   * Every measurement is null.
+   */
+  public static Map<String, Object> errorResult(
+      String error,
+      String modelPath,
+      Map<String, Object> runtime,
+      Map<String, Object> device,
+      Map<String, Object> metadata) {
+    Map<String, Object> r = new LinkedHashMap<String, Object>();
+    for (String k : KEYS) {
+      r.put(k, null);
+    }
+    r.put("format", FORMAT);
+    r.put("unit", "ms");
+    r.put("error", error);
+    r.put("runner", "android");
+    r.put("model", modelInfo(modelPath, null));
+    r.put("runtime", runtime);
+    r.put("device", device);
+    r.put("metadata", metadata);
+    return r;
+  }
+
+  /** The {@code runtime} object. */
+  public static Map<String, Object> runtime(String name, String version) {
+    Map<String, Object> m = new LinkedHashMap<String, Object>();
+    m.put("name", name);
+    m.put("version", version);
+    return m;
+  }
+
+  /**
+   * Writes {@code text} to {@code target} atomically: a temporary file beside it, then a rename,
+   * so the runner never pulls a half-written result.
+   */
+  public static void writeAtomically(String text, File target) throws IOException {
+    File dir = target.getAbsoluteFile().getParentFile();
+    if (dir != null && !dir.isDirectory() && !dir.mkdirs()) {
+      throw new IOException("cannot create directory " + dir);
+    }
+    File tmp = new File(dir, "." + target.getName() + ".tmp");
+    OutputStream out = new FileOutputStream(tmp);
+    try {
+      out.write(text.getBytes("UTF-8"));
+      out.write('\n');
+    } finally {
+      out.close();
+    }
+    if (!tmp.renameTo(target)) {
+      tmp.delete();
+      throw new IOException("cannot rename " + tmp + " to " + target);
+    }
+  }
+
+  private Map<String, Object> skeleton() {
+    Map<String, Object> r = new LinkedHashMap<String, Object>();
+    for (String k : KEYS) {
+      r.put(k, null);
+    }
+    r.put("format", FORMAT);
+    r.put("unit", "ms");
+    r.put("runner", "android");
+    Map<String, Object> rt;
+    try {
+      rt = runtime(runner.runtimeName(), runner.runtimeVersion());
+    } catch (Throwable t) {
+      rt = runtime(null, null);
+    }
+    r.put("runtime", rt);
+    r.put("device", device);
+    r.put("metadata", metadata);
+    return r;
+  }
+
+  /** The model's format: its extension when that is ptl or pte, else the runner's format. */
+  private String formatOf(BenchArgs args) {
+    String ext = args.modelExtension();
+    return ext.equals("ptl") || ext.equals("pte") ? ext : safeFormat();
+  }
+
+  /** The {@code model} object: path, format and size in bytes (null when the file is missing). */
+  private static Map<String, Object> modelInfo(String path, String fmt) {
+    Map<String, Object> m = new LinkedHashMap<String, Object>();
+    m.put("path", path);
+    m.put("fmt", fmt);
+    Long bytes = null;
+    if (path != null) {
+      File f = new File(path);
+      if (f.isFile()) {
+        bytes = f.length();
+      }
+    }
+    m.put("bytes", bytes);
+    return m;
+  }
+
+  private String safeFormat() {
+    try {
+      return runner.format();
+    } catch (Throwable t) {
+      return null;
+    }
+  }
+
+  private void checkModelFile(BenchArgs args) {
+    String ext = args.modelExtension();
+    String mine = runner.format();
+    if ((ext.equals("ptl") || ext.equals("pte")) && !ext.equals(mine)) {
+      throw new IllegalArgumentException(
+          "model: "
+              + args.model
+              + " is a ."
+              + ext
+              + " file, but this APK runs ."
+              + mine
+              + " models (use the frbench "
+              + ext
+              + " APK)");
+    }
+    File f = new File(args.model);
+    if (!f.isFile()) {
+      throw new IllegalArgumentException("model: no such file: " + args.model);
+    }
+  }
+
+  private double[] timeRuns(int count, float[] input, long[] shape) throws Exception {
+    double[] out = new double[count];
+    for (int i = 0; i < count; i++) {
+      long t0 = clock.nanoTime();
+      runner.forward(input, shape);
+      long t1 = clock.nanoTime();
+      out[i] = ms(t0, t1);
+    }
+    return out;
+  }
+
+  private Map<String, Object> accuracy(TestData data) throws Exception {
+    int n = data.count();
+    double[] perImage = new double[n];
+    long[] shape = data.inputShape();
+    for (int i = 0; i < n; i++) {
+      try {
+        Logits y = runner.forward(data.image(i), shape);
+        if (y == null) {
+          throw new IllegalStateException("the model returned no output");
+        }
+        byte[] predicted = Dice.foreground(y.data(), y.shape(), data.height(), data.width());
+        perImage[i] = Dice.dice(predicted, data.mask(i));
+      } catch (Exception e) {
+        throw new StageException("image " + i, e);
+      }
+    }
+    Map<String, Object> m = new LinkedHashMap<String, Object>();
+    m.put("dice", Dice.mean(perImage));
+    m.put("dice_per_image", perImage);
+    m.put("images", n);
+    return m;
+  }
+
+  private MemoryProbe.Sample sample() {
+    try {
+      MemoryProbe.Sample s = memory.sample();
+      return s != null ? s : new MemoryProbe.Sample(null, null, null);
+    } catch (Throwable t) {
+      return new MemoryProbe.Sample(null, null, null);
+    }
+  }
+
+  private static Map<String, Object> memoryMap(
+      MemoryProbe.Sample beforeLoad, MemoryProbe.Sample afterLoad, MemoryProbe.Sample afterRuns) {
+    Map<String, Object> m = new LinkedHashMap<String, Object>();
+    m.put("unit", "kB");
+    m.put("rss_before_load", beforeLoad.rssKb);
+    m.put("rss_after_load", afterLoad.rssKb);
+    m.put("rss_after_runs", afterRuns.rssKb);
+    m.put("peak_rss", afterRuns.peakRssKb);
+    m.put("pss_before_load", beforeLoad.pssKb);
+    m.put("pss_after_load", afterLoad.pssKb);
+    m.put("pss_after_runs", afterRuns.pssKb);
+    return m;
+  }
+
+  private static double ms(long t0, long t1) {
+    return (t1 - t0) / 1e6;
+  }
+
+  private static void fail(Map<String, Object> r, String stage, Throwable t) {
+    for (String k : MEASUREMENTS) {
+      r.put(k, null);
+    }
+    r.put("error", describe(stage, t));
+  }
+
+  /**
+   * "stage: what", e.g. {@code "load: RuntimeException: open failed"} or, for argument errors
+   * whose message already names the argument, {@code "args: iters: expected an integer >= 1"}.
+   */
+  static String describe(String stage, Throwable t) {
+    List<String> where = new ArrayList<String>();
+    where.add(stage);
+    while (t instanceof StageException && t.getCause() != null) {
+      where.add(t.getMessage());
+      t = t.getCause();
+    }
+    StringBuilder sb = new StringBuilder();
+    sb.append(where.get(0));
+    for (int i = 1; i < where.size(); i++) {
+      sb.append(" (").append(where.get(i)).append(')');
+    }
+    sb.append(": ");
+    String msg = t.getMessage();
+    if (t instanceof IllegalArgumentException && msg != null) {
+      sb.append(msg);
+    } else {
+      sb.append(t.getClass().getSimpleName());
+      if (msg != null && !msg.isEmpty()) {
+        sb.append(": ").append(msg);
+      }
+      Throwable cause = t.getCause();
+      if (cause != null && cause != t && cause.getMessage() != null) {
+        sb.append(" (caused by ")
+            .append(cause.getClass().getSimpleName())
+            .append(": ")
+            .append(cause.getMessage())
+            .append(')');
+      }
+    }
+    String s = sb.toString();
+    return s.length() > 2000 ? s.substring(0, 2000) + "..." : s;
+  }
+
+  /** Wraps an exception with where in a stage it happened (e.g. which image). */
+  static final class StageException extends Exception {
+    private static final long serialVersionUID = 1L;
+
+    StageException(String where, Throwable cause) {
+      super(where, cause);
+    }
+  }
+}

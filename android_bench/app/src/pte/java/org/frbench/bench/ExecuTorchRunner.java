@@ -1,0 +1,94 @@
+package org.frbench.bench;
+
+import java.util.Arrays;
+import org.frbench.bench.core.Logits;
+import org.frbench.bench.core.ModelRunner;
+import org.pytorch.executorch.EValue;
+import org.pytorch.executorch.Module;
+import org.pytorch.executorch.Tensor;
+
+/**
+ * Runs a {@code .pte} with {@code org.pytorch:executorch-android}: {@code Module.load(path,
+ * loadMode, numThreads)}, {@link Module#forward(EValue...)}. Threads are set through the {@code
+ * numThreads} argument of {@code Module.load} (the ExecuTorch 1.x Java API; 0 would mean the
+ * runtime's default), so {@link #setThreads} only records the count for {@link #load}.
+ *
+ * <p>The file is read whole ({@code LOAD_MODE_FILE}, {@code Module.load(path)}'s default), so
+ * {@code load_ms} includes reading it, as for PyTorch Lite.
+ */
+final class ExecuTorchRunner implements ModelRunner {
+  private Module module;
+  private int threads;
+  private float[] inputData;
+  private long[] inputShape;
+  private EValue input;
+
+  @Override
+  public String format() {
+    return "pte";
+  }
+
+  @Override
+  public String runtimeName() {
+    return BuildConfig.RUNTIME_NAME;
+  }
+
+  @Override
+  public String runtimeVersion() {
+    return BuildConfig.RUNTIME_VERSION;
+  }
+
+  @Override
+  public boolean setThreads(int threads) {
+    this.threads = threads;
+    return true;
+  }
+
+  @Override
+  public void load(String path) {
+    module = Module.load(path, Module.LOAD_MODE_FILE, threads);
+    // Load the method now, so that load_ms covers it rather than the first inference
+    // (ExecuTorch loads methods lazily otherwise).
+    module.loadMethod("forward");
+  }
+
+  @Override
+  public Logits forward(float[] data, long[] shape) {
+    if (module == null) {
+      throw new IllegalStateException("forward before load");
+    }
+    if (data != inputData || !Arrays.equals(shape, inputShape)) {
+      // Build the input tensor once per input array: the timed runs reuse it.
+      input = EValue.from(Tensor.fromBlob(data, shape));
+      inputData = data;
+      inputShape = shape.clone();
+    }
+    EValue[] outputs = module.forward(input);
+    if (outputs == null || outputs.length == 0) {
+      throw new IllegalStateException("forward returned no outputs");
+    }
+    if (!outputs[0].isTensor()) {
+      throw new IllegalStateException("the model's first output is not a tensor");
+    }
+    final Tensor out = outputs[0].toTensor();
+    return new Logits() {
+      @Override
+      public long[] shape() {
+        return out.shape();
+      }
+
+      @Override
+      public float[] data() {
+        return out.getDataAsFloatArray();
+      }
+    };
+  }
+
+  @Override
+  public void close() {
+    if (module != null) {
+      module.destroy();
+      module = null;
+    }
+  }
+}

@@ -1,0 +1,313 @@
+package org.frbench.bench.core;
+
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertNotNull;
+import static org.junit.Assert.assertNull;
+import static org.junit.Assert.assertTrue;
+
+import java.io.File;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.junit.Before;
+import org.junit.Rule;
+import org.junit.Test;
+import org.junit.rules.TemporaryFolder;
+
+public class BenchmarkTest {
+  @Rule public TemporaryFolder tmp = new TemporaryFolder();
+
+  private Fakes.FakeClock clock;
+  private Fakes.FakeRunner runner;
+  private Fakes.FakeMemory memory;
+  private Map<String, String> args;
+
+  @Before
+  public void setUp() throws Exception {
+    clock = new Fakes.FakeClock();
+    runner = new Fakes.FakeRunner(clock);
+    memory = new Fakes.FakeMemory();
+    args = Fakes.testFiles(tmp.getRoot(), "model.ptl");
+  }
+
+  private Map<String, Object> run() {
+    return new Benchmark(runner, clock, memory, Fakes.device(), Fakes.metadata()).run(args);
+  }
+
+  @SuppressWarnings("unchecked")
+  private static Map<String, Object> obj(Map<String, Object> r, String key) {
+    return (Map<String, Object>) r.get(key);
+  }
+
+  private static void assertMeasurementsNull(Map<String, Object> r) {
+    for (String k :
+        Arrays.asList(
+            "load_ms",
+            "first_inference_ms",
+            "warmups",
+            "values",
+            "stats",
+            "memory",
+            "accuracy")) {
+      assertNull(k, r.get(k));
+    }
+  }
+
+  @Test
+  public void followsTheProtocol() {
+    Map<String, Object> r = run();
+    assertNull(r.get("error"));
+    assertEquals(Benchmark.KEYS, new ArrayList<String>(r.keySet()));
+    assertEquals(1, r.get("format"));
+    assertEquals("ms", r.get("unit"));
+    assertEquals("android", r.get("runner"));
+
+    // load and first inference are timed separately
+    assertEquals(7.0, (Double) r.get("load_ms"), 1e-9);
+    assertEquals(3.0, (Double) r.get("first_inference_ms"), 1e-9);
+    double[] warmups = (double[]) r.get("warmups");
+    double[] values = (double[]) r.get("values");
+    assertEquals(4, warmups.length);
+    assertEquals(6, values.length);
+    for (double v : warmups) {
+      assertEquals(1.0, v, 1e-9);
+    }
+    for (double v : values) {
+      assertEquals(1.0, v, 1e-9);
+    }
+    // 1 first + 4 warmup + 6 timed + 3 accuracy images
+    assertEquals(14, runner.forwards);
+    // threads fixed before the load, load before the first forward
+    assertEquals(
+        Arrays.asList("setThreads 2", "load " + args.get("model"), "forward"), runner.calls);
+    assertTrue(runner.closed);
+
+    Map<String, Object> plan = obj(r, "plan");
+    assertEquals(4, plan.get("warmup"));
+    assertEquals(6, plan.get("iters"));
+    assertEquals(2, plan.get("threads"));
+
+    Map<String, Object> model = obj(r, "model");
+    assertEquals(args.get("model"), model.get("path"));
+    assertEquals("ptl", model.get("fmt"));
+    assertEquals(5L, model.get("bytes"));
+
+    Map<String, Object> stats = obj(r, "stats");
+    assertEquals(1.0, (Double) stats.get("mean"), 1e-9);
+    assertEquals(1.0, (Double) stats.get("p90"), 1e-9);
+
+    Map<String, Object> runtime = obj(r, "runtime");
+    assertEquals("fake-runtime", runtime.get("name"));
+    assertEquals("0.0.1", runtime.get("version"));
+    assertEquals(Fakes.device(), r.get("device"));
+    assertEquals(Fakes.metadata(), r.get("metadata"));
+  }
+
+  @Test
+  public void memoryIsSampledBeforeLoadAfterLoadAndAfterRuns() {
+    Map<String, Object> mem = obj(run(), "memory");
+    assertEquals(3, memory.samples);
+    assertEquals("kB", mem.get("unit"));
+    assertEquals(1000L, mem.get("rss_before_load"));
+    assertEquals(2000L, mem.get("rss_after_load"));
+    assertEquals(3000L, mem.get("rss_after_runs"));
+    assertEquals(5003L, mem.get("peak_rss"));
+    assertEquals(900L, mem.get("pss_before_load"));
+    assertEquals(1800L, mem.get("pss_after_load"));
+    assertEquals(2700L, mem.get("pss_after_runs"));
+    assertEquals(
+        "[unit, rss_before_load, rss_after_load, rss_after_runs, peak_rss, pss_before_load,"
+            + " pss_after_load, pss_after_runs]",
+        mem.keySet().toString());
+  }
+
+  @Test
+  public void diceOverEveryTestImage() {
+    Map<String, Object> acc = obj(run(), "accuracy");
+    double[] per = (double[]) acc.get("dice_per_image");
+    assertEquals(3, acc.get("images"));
+    assertEquals(1.0, per[0], 0);
+    assertEquals(1.0, per[1], 0);
+    assertEquals((6 + 1e-6) / (7 + 1e-6), per[2], 1e-15);
+    assertEquals((2 + per[2]) / 3, (Double) acc.get("dice"), 1e-15);
+  }
+
+  @Test
+  public void statsComeFromTheTimedValuesOnly() {
+    runner.firstMs = 100;
+    runner.runMs = 2;
+    Map<String, Object> r = run();
+    Map<String, Object> stats = obj(r, "stats");
+    assertEquals(2.0, (Double) stats.get("max"), 1e-9);
+    assertEquals(100.0, (Double) r.get("first_inference_ms"), 1e-9);
+  }
+
+  @Test
+  public void unsetThreadsAreRecordedAsNull() {
+    runner.threadsSupported = false;
+    Map<String, Object> r = run();
+    assertNull(r.get("error"));
+    assertTrue(obj(r, "plan").containsKey("threads"));
+    assertNull(obj(r, "plan").get("threads"));
+  }
+
+  @Test
+  public void noTestDataMeansNoAccuracy() {
+    args.remove("images");
+    args.remove("masks");
+    Map<String, Object> r = run();
+    assertNull(r.get("error"));
+    assertNull(r.get("accuracy"));
+    assertEquals(11, runner.forwards);
+  }
+
+  @Test
+  public void aModelThatFailsToLoadGivesAnErrorResult() {
+    runner.failOnLoad = new RuntimeException("Unknown builtin op: aten::foo");
+    Map<String, Object> r = run();
+    assertEquals("load: RuntimeException: Unknown builtin op: aten::foo", r.get("error"));
+    assertMeasurementsNull(r);
+    assertTrue(runner.closed);
+    assertEquals(0, runner.forwards);
+    // what was attempted is still recorded
+    assertEquals(args.get("model"), obj(r, "model").get("path"));
+    assertNotNull(r.get("plan"));
+    assertNotNull(r.get("device"));
+    String json = Json.write(r);
+    assertFalse(json.contains("\n"));
+    assertTrue(json.contains("\"error\":\"load: RuntimeException: Unknown builtin op: aten::foo\""));
+    assertTrue(json.contains("\"load_ms\":null"));
+  }
+
+  @Test
+  public void outOfMemoryDuringTheTimedRunsIsReportedNotThrown() {
+    runner.errorOnForward = new OutOfMemoryError("Failed to allocate 1 GB");
+    runner.errorOnForwardCall = 8; // 1 first + 4 warmups + 3rd timed run
+    Map<String, Object> r = run();
+    assertEquals("timed: OutOfMemoryError: Failed to allocate 1 GB", r.get("error"));
+    assertMeasurementsNull(r);
+    assertTrue(runner.closed);
+  }
+
+  @Test
+  public void badArgumentsGiveAnErrorResult() {
+    args.put("iters", "many");
+    Map<String, Object> r = run();
+    assertEquals("args: iters: expected an integer >= 1, got 'many'", r.get("error"));
+    assertMeasurementsNull(r);
+    assertNull(r.get("plan"));
+    assertEquals(args.get("model"), obj(r, "model").get("path"));
+    assertTrue(runner.calls.isEmpty());
+  }
+
+  @Test
+  public void missingArgumentsGiveAnErrorResult() {
+    Map<String, Object> r =
+        new Benchmark(runner, clock, memory, Fakes.device(), Fakes.metadata()).run(null);
+    assertEquals(
+        "args: model: missing; pass -e model /data/local/tmp/frbench/<name>.ptl|.pte",
+        r.get("error"));
+    assertNull(obj(r, "model").get("path"));
+  }
+
+  @Test
+  public void aMissingModelFileIsNamed() {
+    String path = new File(tmp.getRoot(), "absent.ptl").getPath();
+    args.put("model", path);
+    Map<String, Object> r = run();
+    assertEquals("args: model: no such file: " + path, r.get("error"));
+    assertNull(obj(r, "model").get("bytes"));
+  }
+
+  @Test
+  public void aModelOfTheOtherFormatIsRefused() throws Exception {
+    args = Fakes.testFiles(tmp.getRoot(), "model.pte");
+    Map<String, Object> r = run();
+    String error = (String) r.get("error");
+    assertTrue(error, error.startsWith("args: model: "));
+    assertTrue(error, error.contains("is a .pte file, but this APK runs .ptl models"));
+    assertTrue(runner.calls.isEmpty());
+  }
+
+  @Test
+  public void testDataThatDoesNotMatchTheShapeIsADataError() {
+    args.put("shape", "4,3,4,5");
+    Map<String, Object> r = run();
+    String error = (String) r.get("error");
+    assertTrue(error, error.startsWith("data: images: "));
+    assertTrue(error, error.contains("needs 960"));
+  }
+
+  @Test
+  public void anOutputOfTheWrongShapeFailsTheAccuracyPassNamingTheImage() {
+    runner.outputShapeOverride = new long[] {1, 2, 5, 4};
+    Map<String, Object> r = run();
+    String error = (String) r.get("error");
+    assertTrue(error, error.startsWith("accuracy (image 0): output shape [1, 2, 5, 4]"));
+    assertMeasurementsNull(r);
+  }
+
+  @Test
+  public void aBrokenMemoryProbeOnlyLosesTheMemoryFigures() {
+    MemoryProbe broken =
+        new MemoryProbe() {
+          @Override
+          public Sample sample() {
+            throw new IllegalStateException("no /proc");
+          }
+        };
+    Map<String, Object> r =
+        new Benchmark(runner, clock, broken, Fakes.device(), Fakes.metadata()).run(args);
+    assertNull(r.get("error"));
+    assertNull(obj(r, "memory").get("rss_after_runs"));
+    assertEquals("kB", obj(r, "memory").get("unit"));
+  }
+
+  @Test
+  public void errorResultHasEveryKey() {
+    Map<String, Object> r =
+        Benchmark.errorResult(
+            "app: boom", "/m.ptl", Benchmark.runtime("x", "1"), null, Fakes.metadata());
+    assertEquals(Benchmark.KEYS, new ArrayList<String>(r.keySet()));
+    assertEquals("app: boom", r.get("error"));
+    assertMeasurementsNull(r);
+  }
+
+  @Test
+  public void theJsonIsOneLineAndHasNoNaN() {
+    String json = new Benchmark(runner, clock, memory, Fakes.device(), Fakes.metadata()).runJson(args);
+    assertFalse(json.contains("\n"));
+    assertFalse(json.contains("NaN"));
+    assertFalse(json.contains("Infinity"));
+    assertTrue(json.startsWith("{\"format\":1,\"unit\":\"ms\",\"error\":null,\"runner\":\"android\","));
+  }
+
+  @Test
+  public void writeAtomicallyReplacesTheFile() throws Exception {
+    File out = new File(tmp.getRoot(), "sub/result.json");
+    Benchmark.writeAtomically("{\"a\":1}", out);
+    Benchmark.writeAtomically("{\"a\":2}", out);
+    byte[] bytes = java.nio.file.Files.readAllBytes(out.toPath());
+    assertEquals("{\"a\":2}\n", new String(bytes, "UTF-8"));
+    List<String> names = Arrays.asList(out.getParentFile().list());
+    assertEquals(Arrays.asList("result.json"), names);
+  }
+
+  @Test
+  public void isoDateIsUtcToTheSecond() {
+    assertEquals("1970-01-01T00:00:01Z", Benchmark.isoDateUtc(1500));
+  }
+
+  @Test
+  public void describeNamesTheStageAndTheException() {
+    assertEquals(
+        "load: IllegalStateException: bad",
+        Benchmark.describe("load", new IllegalStateException("bad")));
+    assertEquals(
+        "warmup: NullPointerException", Benchmark.describe("warmup", new NullPointerException()));
+    assertEquals(
+        "args: iters: bad", Benchmark.describe("args", new IllegalArgumentException("iters: bad")));
+  }
+}

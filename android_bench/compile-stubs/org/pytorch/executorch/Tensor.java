@@ -1,0 +1,17 @@
+package org.pytorch.executorch;
+
+public abstract class Tensor {
+  // compile-only stub: see compile-stubs/README.md
+  public static Tensor fromBlob(float[] data, long[] shape) {
+    throw new UnsupportedOperationException("stub");
+  }
+
+  public long[] shape() {
+    throw new UnsupportedOperationException("stub");
+  }
+
+  /** Tensor.kt's property {@code dataAsFloatArray}, seen from Java. */
+  public float[] getDataAsFloatArray() {
+    throw new UnsupportedOperationException("stub");
+  }
+}
