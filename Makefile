@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 TORCH_PIP_ARGS ?=
 CORES ?= 8
 
-.PHONY: setup study figures test clean
+.PHONY: setup study figures test java-test-deps clean
 
 setup: $(VENV)/.installed
 
@@ -25,7 +25,14 @@ study: setup
 figures: setup
 	$(BIN)/snakemake --cores $(CORES) figures
 
-test: setup
+# Debian's junit4 runs the Android app's plain-Java unit tests (tests/test_android_java.py);
+# installed here when missing and apt is usable (as root, e.g. in CI).
+java-test-deps:
+	@if { [ ! -f /usr/share/java/junit4.jar ] || ! command -v javac >/dev/null; } \
+		&& command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && apt-get install -y -qq openjdk-17-jdk-headless junit4 >/dev/null; fi
+
+test: setup java-test-deps
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest
 
 clean:

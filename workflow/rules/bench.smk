@@ -13,12 +13,14 @@ rule bench:
         plan=json.dumps(config["bench"], sort_keys=True),
     log:
         "results/logs/bench/{device}/{method}/{level}/seed{seed}/{fmt}.log",
+    benchmark:
+        "results/benchmarks/bench/{device}/{method}/{level}/seed{seed}/{fmt}.tsv"
     threads: workflow.cores
     resources:
         android_device=lambda wildcards: 0 if wildcards.device == "host" else 1,
     localrule: True
     shell:
-        "{PYTHON} -m frbench bench --device {wildcards.device:q} --method {wildcards.method}"
+        "python -m frbench bench --device {wildcards.device:q} --method {wildcards.method}"
         " --level {wildcards.level} --seed {wildcards.seed} --fmt {wildcards.fmt}"
         " --model {input.model:q} --export-record {input.record:q} --data {input.data}"
         " --plan-json {params.plan:q} --out {output:q} > {log:q} 2>&1"

@@ -1,5 +1,12 @@
 # Config validation, wildcard constraints, target lists and the small helpers the rules share.
+#
+# `snakemake --lint` asks for a conda environment or container per rule. Not given, on
+# purpose: every rule runs one tool, the frbench package, from the environment that
+# runs snakemake itself (environment.yml or pyproject.toml, with the same pins). A
+# per-rule environment would have to install frbench from this working tree, which
+# the environment files snakemake copies under .snakemake/conda cannot point at.
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -12,8 +19,11 @@ from frbench.methods import get_method
 validate(config, workflow.source_path("../schemas/config.schema.yaml"), set_default=True)
 check_study(config)
 
-# The interpreter that runs snakemake runs every job, so jobs see the same frbench.
-PYTHON = sys.executable
+# Jobs run `python -m frbench`: the interpreter running snakemake comes first on
+# PATH, so a job sees the same frbench even when its virtualenv is not activated.
+# (--lint reports PATH as an environment variable "used but not asserted with
+# envvars": it is written here, not read as an input, so there is nothing to assert.)
+os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 METHODS = config["methods"]
 SEEDS = config["seeds"]
 FORMATS = config["formats"]

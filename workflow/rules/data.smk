@@ -6,5 +6,7 @@ rule dataset:
         data=json.dumps(config["data"], sort_keys=True),
     log:
         "results/logs/data/dataset.log",
+    benchmark:
+        "results/benchmarks/data/dataset.tsv"
     shell:
-        "{PYTHON} -m frbench data --config-json {params.data:q} --out {output.npz} --record {output.record} > {log} 2>&1"
+        "python -m frbench data --config-json {params.data:q} --out {output.npz} --record {output.record} > {log} 2>&1"

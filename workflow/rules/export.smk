@@ -13,6 +13,6 @@ rule export:
         "results/benchmarks/export/{method}/{level}/seed{seed}/{fmt}.tsv"
     threads: 2
     shell:
-        "{PYTHON} -m frbench export --method {wildcards.method} --level {wildcards.level}"
+        "python -m frbench export --method {wildcards.method} --level {wildcards.level}"
         " --seed {wildcards.seed} --fmt {wildcards.fmt} --checkpoint {input.model} --data {input.data}"
         " --threads {threads} --out {output.model} --record {output.record} > {log} 2>&1"

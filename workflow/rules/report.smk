@@ -7,9 +7,11 @@ rule summarize:
         report("results/summary.csv", caption="../report/summary.rst", category="Summary"),
     log:
         "results/logs/summarize.log",
+    benchmark:
+        "results/benchmarks/summarize.tsv"
     localrule: True
     shell:
-        "{PYTHON} -m frbench summarize --bench {input.bench} --exports {input.exports}"
+        "python -m frbench summarize --bench {input.bench} --exports {input.exports}"
         " --trains {input.trains} --out {output} > {log} 2>&1"
 
 
@@ -24,7 +26,9 @@ rule report:
         configfile=" ".join(map(str, workflow.overwrite_configfiles)) or "config/config.yaml",
     log:
         "results/logs/report.log",
+    benchmark:
+        "results/benchmarks/report.tsv"
     localrule: True
     shell:
-        "{PYTHON} -m frbench report --summary {input.summary} --config-json {params.config:q}"
+        "python -m frbench report --summary {input.summary} --config-json {params.config:q}"
         " --configfile {params.configfile:q} --provenance {output.provenance} --out {output.html} > {log} 2>&1"

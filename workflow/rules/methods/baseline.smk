@@ -15,6 +15,6 @@ rule baseline:
     resources:
         gpu=1,
     shell:
-        "{PYTHON} -m frbench train baseline --level {wildcards.level} --seed {wildcards.seed}"
+        "python -m frbench train baseline --level {wildcards.level} --seed {wildcards.seed}"
         " --data {input.data} --config-json {params.config:q} --threads {threads}"
         " --out {output.model} --record {output.record} > {log} 2>&1"
