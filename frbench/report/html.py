@@ -1,70 +1,69 @@
-"""`results/report.html`: one self-contained file (figures inlined as data URIs,
-no network), rendered by Jinja2 with autoescape on, so text from config or
-result files never becomes markup."""
+"""`results/report.html`: one self-contained file (figures inlined as data URIs, no
+network), rendered by Jinja2 with autoescape on, so text from config or result
+files never becomes markup."""
 
 from __future__ import annotations
 
 import base64
 import datetime as dt
-import io
+from pathlib import Path
 
 import jinja2
-import matplotlib
+import pandas as pd
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-
-from .summary import seed_table  # noqa: E402
-
-TABLE_COLUMNS = ["dice", "file_bytes", "gzip_bytes", "stored_numbers", "nonzero_numbers", "compression_by_count",
-                 "compression_by_bytes", "load_ms", "p50_ms", "p90_ms", "peak_rss_kb", "train_seconds"]
+from .tables import answers, comparison
 
 
-def _png_data_uri(fig) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+def _data_uri(png: Path) -> str:
+    return "data:image/png;base64," + base64.b64encode(Path(png).read_bytes()).decode()
 
 
-def dice_vs_size_figure(df: pd.DataFrame) -> str | None:
-    ok = df[df["error"].isna() & df["file_bytes"].gt(0)]
-    if ok.empty:
-        return None
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    sns.scatterplot(data=ok, x="file_bytes", y="dice", hue="method", style="fmt", s=60, ax=ax)
-    ax.set(xscale="log", xlabel="exported file (bytes, log scale)", ylabel="test Dice (exported model)")
-    ax.grid(alpha=0.3)
-    return _png_data_uri(fig)
+def _missing(x) -> bool:
+    return x is None or (isinstance(x, float) and x != x)
 
 
-def _environment() -> jinja2.Environment:
-    env = jinja2.Environment(loader=jinja2.PackageLoader("frbench.report", "templates"),
-                             autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
-                             undefined=jinja2.StrictUndefined)
-    env.filters["num"] = _fmt_number
-    return env
-
-
-def _fmt_number(x, digits: int = 4) -> str:
-    if x is None or (isinstance(x, float) and x != x):
+def fmt_num(x, digits: int = 4) -> str:
+    if _missing(x):
         return "–"
-    if isinstance(x, (bool,)):
+    if isinstance(x, bool):
         return "yes" if x else "no"
     if isinstance(x, int) or (isinstance(x, float) and x.is_integer() and abs(x) >= 1000):
         return f"{int(x):,}"
     return f"{x:.{digits}g}"
 
 
-def render_report(summary: pd.DataFrame, provenance: dict, rerun: str) -> str:
-    table = seed_table(summary, TABLE_COLUMNS)
-    flags = summary[summary["only_on_paper"].astype(bool)][["method", "level", "seed", "fmt", "device"]]
-    errors = summary[summary["error"].notna()][["method", "level", "seed", "fmt", "device", "error"]]
-    warnings = summary[summary["warnings"].fillna("") != ""][["method", "level", "seed", "fmt", "device", "warnings"]]
+def fmt_bytes(x) -> str:
+    if _missing(x):
+        return "–"
+    for unit, scale in (("MB", 1e6), ("kB", 1e3)):
+        if abs(x) >= scale:
+            return f"{x / scale:.4g} {unit}"
+    return f"{x:.0f} B"
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.PackageLoader("frbench.report", "templates"),
+                             autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+                             undefined=jinja2.StrictUndefined)
+    env.filters.update(num=fmt_num, bytes=fmt_bytes, missing=_missing)
+    return env
+
+
+def _records(df: pd.DataFrame) -> list[dict]:
+    return df.astype(object).where(df.notna(), None).to_dict("records")
+
+
+def render_report(summary: pd.DataFrame, figures: dict[str, Path], provenance: dict, rerun: str,
+                  dice_budget: float, fidelity_tolerance: float) -> str:
+    table = comparison(summary, fidelity_tolerance)
+    devices = (summary.dropna(subset=["device_name"]).groupby("device")["device_name"].first().to_dict()
+               if "device_name" in summary else {})
+    failed = summary[summary["error"].notna()]
+    unstable = summary[summary["warnings"].fillna("") != ""]
     return _environment().get_template("report.html.j2").render(
-        table=table.to_dict("records"), columns=TABLE_COLUMNS, rows=summary.to_dict("records"),
-        flags=flags.to_dict("records"), errors=errors.to_dict("records"), warnings=warnings.to_dict("records"),
-        figure=dice_vs_size_figure(summary), provenance=provenance, rerun=rerun,
+        answers=_records(answers(table, dice_budget)), table=_records(table), rows=_records(summary),
+        failed=_records(failed), unstable=_records(unstable),
+        figures={name: _data_uri(path) for name, path in figures.items()},
+        provenance=provenance, devices=devices, rerun=rerun, dice_budget=dice_budget,
+        fidelity_tolerance=fidelity_tolerance,
         generated=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))

@@ -1,11 +1,15 @@
-"""Gather every result file into one table, `results/summary.csv`.
+"""Gather every result file into tables: `summary.csv`, `samples.csv`, `curves.csv`.
 
-One row per (method, level, seed, fmt, device): the benchmark result, joined with
-the export record (what the file holds) and the training record (what it cost).
-A failed stage leaves its error in the `error` column, never a missing row.
-Ratios compare each row with the baseline's mean over seeds on the same format
-and device: by count of stored numbers and by file bytes, kept apart so that
-storing fp16 or int8 is counted once, in bytes.
+summary: one row per (method, level, seed, fmt, device): the benchmark result,
+joined with the export record (what the file holds) and the training record
+(what it cost). A failed stage leaves its error in the `error` column, never a
+missing row. Ratios compare each row with the baseline's mean over seeds on the
+same format and device: by count of stored numbers and by file bytes, kept apart
+so that storing fp16 or int8 is counted once, in bytes.
+
+samples: every raw latency sample (long format), for distributions.
+curves: every training epoch record (loss, val Dice, and what hooks add, such
+as FR's kept coefficients), for training curves.
 """
 
 from __future__ import annotations
@@ -49,10 +53,25 @@ def _train_row(t: dict) -> dict:
             "epochs": len(t.get("epochs") or []), "budget": t.get("budget")}
 
 
-def gather(bench_files, export_files, train_files) -> pd.DataFrame:
-    bench = pd.DataFrame([_bench_row(read_json(f)) for f in bench_files])
+def _samples(r: dict) -> list[dict]:
+    return [{**r["key"], "i": i, "ms": v} for i, v in enumerate(r.get("values") or [])]
+
+
+def _curve(t: dict) -> list[dict]:
+    """Per-epoch records, keeping scalar fields only (hooks may add lists)."""
+    return [{**t["key"], **{k: v for k, v in e.items() if isinstance(v, (int, float, str, bool))}}
+            for e in t.get("epochs") or []]
+
+
+def gather(bench_files, export_files, train_files) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """(summary, samples, curves) from the result files."""
+    bench_records = [read_json(f) for f in bench_files]
+    train_records = [read_json(f) for f in train_files]
+    bench = pd.DataFrame([_bench_row(r) for r in bench_records])
     exports = pd.DataFrame([_export_row(read_json(f)) for f in export_files])
-    trains = pd.DataFrame([_train_row(read_json(f)) for f in train_files])
+    trains = pd.DataFrame([_train_row(t) for t in train_records])
+    samples = pd.DataFrame([s for r in bench_records for s in _samples(r)], columns=[*KEY, "i", "ms"])
+    curves = pd.DataFrame([e for t in train_records for e in _curve(t)])
     df = bench
     if not exports.empty:
         df = df.merge(exports, on=["method", "level", "seed", "fmt"], how="left")
@@ -61,7 +80,8 @@ def gather(bench_files, export_files, train_files) -> pd.DataFrame:
     if "export_error" in df:  # the first failure explains the row
         df["error"] = df["error"].where(df["error"].notna(), df["export_error"])
         df = df.drop(columns="export_error")
-    return add_baseline_ratios(df).sort_values(KEY).reset_index(drop=True)
+    summary = add_baseline_ratios(df).sort_values(KEY).reset_index(drop=True)
+    return summary, samples, curves
 
 
 def add_baseline_ratios(df: pd.DataFrame, baseline: str = "baseline") -> pd.DataFrame:

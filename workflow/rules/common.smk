@@ -14,6 +14,7 @@ from snakemake.utils import validate
 
 from frbench.config import check_study
 from frbench.methods import get_method
+from frbench.report.figures import figure_names
 
 
 validate(config, workflow.source_path("../schemas/config.schema.yaml"), set_default=True)
@@ -29,6 +30,8 @@ SEEDS = config["seeds"]
 FORMATS = config["formats"]
 DEVICES = config["devices"]
 DATASET = "results/data/dataset.npz"
+FIGURE_NAMES = figure_names(config)
+TABLE_NAMES = ["comparison", "answers", "paper_table"]
 
 
 wildcard_constraints:
@@ -62,7 +65,7 @@ def bench_results():
 
 
 def all_targets():
-    return ["results/report.html", "results/summary.csv", "results/provenance.json"]
+    return ["results/report.html", "results/summary.csv", "results/provenance.json", *rules.figures.output]
 
 
 def method_config(method):

@@ -4,7 +4,9 @@ rule summarize:
         exports=export_records(),
         trains=train_records(),
     output:
-        report("results/summary.csv", caption="../report/summary.rst", category="Summary"),
+        summary=report("results/summary.csv", caption="../report/summary.rst", category="Tables"),
+        samples="results/samples.csv",
+        curves="results/curves.csv",
     log:
         "results/logs/summarize.log",
     benchmark:
@@ -12,12 +14,42 @@ rule summarize:
     localrule: True
     shell:
         "python -m frbench summarize --bench {input.bench} --exports {input.exports}"
-        " --trains {input.trains} --out {output} > {log} 2>&1"
+        " --trains {input.trains} --out {output.summary} --samples {output.samples}"
+        " --curves {output.curves} > {log} 2>&1"
+
+
+# Figures and tables come from the three tables alone: `snakemake figures` on
+# existing results schedules no training, export or benchmark.
+rule figures:
+    input:
+        summary=rules.summarize.output.summary,
+        samples=rules.summarize.output.samples,
+        curves=rules.summarize.output.curves,
+    output:
+        figures=report(
+            expand("results/figures/{name}.{ext}", name=FIGURE_NAMES, ext=["png", "pdf"]),
+            caption="../report/figures.rst",
+            category="Figures",
+        ),
+        tables=expand("results/figures/{table}.{ext}", table=TABLE_NAMES, ext=["csv", "tex"]),
+    params:
+        names=FIGURE_NAMES,
+        config=json.dumps({"report": config["report"]}, sort_keys=True),
+    log:
+        "results/logs/figures.log",
+    benchmark:
+        "results/benchmarks/figures.tsv"
+    localrule: True
+    shell:
+        "python -m frbench figures --summary {input.summary} --samples {input.samples}"
+        " --curves {input.curves} --names {params.names} --config-json {params.config:q}"
+        " --outdir results/figures > {log} 2>&1"
 
 
 rule report:
     input:
-        summary="results/summary.csv",
+        summary=rules.summarize.output.summary,
+        figures=expand("results/figures/{name}.png", name=FIGURE_NAMES),
     output:
         html=report("results/report.html", caption="../report/report.rst", category="Report"),
         provenance="results/provenance.json",
@@ -30,5 +62,6 @@ rule report:
         "results/benchmarks/report.tsv"
     localrule: True
     shell:
-        "python -m frbench report --summary {input.summary} --config-json {params.config:q}"
-        " --configfile {params.configfile:q} --provenance {output.provenance} --out {output.html} > {log} 2>&1"
+        "python -m frbench report --summary {input.summary} --figures {input.figures}"
+        " --config-json {params.config:q} --configfile {params.configfile:q}"
+        " --provenance {output.provenance} --out {output.html} > {log} 2>&1"

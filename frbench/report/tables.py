@@ -1,0 +1,74 @@
+"""The tables of the report and the paper, from summary.csv.
+
+- `comparison`: one row per method, level, format and device; mean and 95 %
+  t-interval half-width over seeds (DESIGN.md, "What the report says").
+- `answers`: for each method, the best operating point within the Dice budget
+  (the smallest exported file whose mean Dice is at most `budget` below the
+  baseline's), with size, latency and memory as ratios to the baseline.
+- `paper_table`: the FR paper's Table 3 layout: model, Dice, compression rate,
+  parameters.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .summary import seed_table
+
+COMPARISON_COLUMNS = ["dice", "file_bytes", "gzip_bytes", "stored_numbers", "nonzero_numbers",
+                      "compression_by_count", "compression_by_bytes", "load_ms", "p50_ms", "p90_ms", "peak_rss_kb",
+                      "train_seconds", "fidelity_max_abs"]
+GROUP = ["method", "level", "fmt", "device"]
+
+
+def comparison(summary: pd.DataFrame, fidelity_tolerance: float) -> pd.DataFrame:
+    table = seed_table(summary, COMPARISON_COLUMNS)
+    flags = summary.groupby(GROUP).agg(
+        only_on_paper=("only_on_paper", lambda s: bool(s.astype(bool).any())),
+        failed_seeds=("error", lambda s: int(s.notna().sum())))
+    table = table.merge(flags.reset_index(), on=GROUP, how="outer")
+    table["seeds"] = table["seeds"].fillna(0).astype(int)
+    table["fidelity_flag"] = table["fidelity_max_abs"] > fidelity_tolerance
+    return table.sort_values(GROUP).reset_index(drop=True)
+
+
+def answers(table: pd.DataFrame, budget: float, baseline: str = "baseline") -> pd.DataFrame:
+    """Per (method, fmt, device): the smallest file within the Dice budget, against the baseline."""
+    rows = []
+    ok = table[table["seeds"] > 0]
+    for (fmt, device), group in ok.groupby(["fmt", "device"]):
+        base = group[group["method"] == baseline]
+        if base.empty:
+            continue
+        b = base.iloc[0]
+        for method, cands in group[group["method"] != baseline].groupby("method"):
+            within = cands[cands["dice"] >= b["dice"] - budget]
+            pick = within.nsmallest(1, "file_bytes") if not within.empty else cands.nlargest(1, "dice")
+            r = pick.iloc[0]
+            rows.append({"method": method, "fmt": fmt, "device": device, "level": r["level"],
+                         "within_budget": not within.empty, "dice": r["dice"], "dice_delta": r["dice"] - b["dice"],
+                         "size_ratio": r["file_bytes"] / b["file_bytes"], "gzip_ratio": r["gzip_bytes"] / b["gzip_bytes"],
+                         "p50_ratio": r["p50_ms"] / b["p50_ms"], "memory_ratio": r["peak_rss_kb"] / b["peak_rss_kb"]})
+    return pd.DataFrame(rows, columns=["method", "fmt", "device", "level", "within_budget", "dice", "dice_delta",
+                                       "size_ratio", "gzip_ratio", "p50_ratio", "memory_ratio"])
+
+
+def paper_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Table 3 of the FR paper: one row per model on the first format and device measured."""
+    ok = table[table["seeds"] > 0]
+    if ok.empty:
+        return pd.DataFrame(columns=["Model", "Dice (%)", "Compression rate", "Parameters"])
+    first = ok.sort_values(["fmt", "device"]).iloc[0]
+    ok = ok[(ok["fmt"] == first["fmt"]) & (ok["device"] == first["device"])]
+    return pd.DataFrame({
+        "Model": ok["method"] + " (" + ok["level"].astype(str) + ")",
+        "Dice (%)": (100 * ok["dice"]).round(2),
+        "Compression rate": ok["compression_by_count"].map(lambda x: f"{x:.4g}x" if x == x else "-"),
+        "Parameters": ok["stored_numbers"].map(lambda x: f"{int(x):,}" if x == x else "-"),
+    })
+
+
+def write_latex(df: pd.DataFrame, caption: str) -> str:
+    return df.to_latex(index=False, escape=True, caption=caption, label="tab:frbench", na_rep="-",
+                       float_format=lambda x: f"{x:.4g}" if np.isfinite(x) else "-")
