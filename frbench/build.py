@@ -42,13 +42,15 @@ def build_model(*, method: str, level: str, seed: int, data: str, config: dict, 
     t0 = time.monotonic()
     model = m.build(level, ctx)
     build_seconds = time.monotonic() - t0
+    device = torch.device("cuda" if torch.cuda.is_available() and m.trains_on_gpu else "cpu")
+    model = model.to(device)
     label = f"{method}/{level}/seed{seed}"
     model, record = fit(model, train_set, val_set, train_cfg, seed=seed, hooks=m.hooks(model, level, ctx),
                         label=label, progress=progress)
-    model = m.finalize(model)
+    model = m.finalize(model.cpu())
 
     record.update(key={"method": method, "level": level, "seed": seed}, budget=budget, build_seconds=build_seconds,
-                  threads=torch.get_num_threads(), torch=torch.__version__, frbench=__version__,
+                  threads=torch.get_num_threads(), device=str(device), torch=torch.__version__, frbench=__version__,
                   python=platform.python_version(), baseline=baseline, config=config)
     save_checkpoint(out, method=method, level=level, arch=m.arch(model), model=model,
                     meta={"seed": seed, "best_epoch": record["best_epoch"], "best_val_dice": record["best_val_dice"]})

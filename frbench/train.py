@@ -92,12 +92,19 @@ def segmentation_loss(logits: torch.Tensor, masks: torch.Tensor, dice_weight: fl
     return ce + dice_weight * (1 - soft_dice)
 
 
+def model_device(model: nn.Module) -> torch.device:
+    p = next(model.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
 @torch.no_grad()
 def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 16) -> torch.Tensor:
-    """Foreground masks (N,H,W) for images (N,3,H,W), in eval mode."""
+    """Foreground masks (N,H,W) for images (N,3,H,W), in eval mode, on the CPU."""
     was_training = model.training
     model.eval()
-    out = torch.cat([predict_mask(model(images[i : i + batch_size])) for i in range(0, len(images), batch_size)])
+    device = model_device(model)
+    out = torch.cat([predict_mask(model(images[i : i + batch_size].to(device))).cpu()
+                     for i in range(0, len(images), batch_size)])
     model.train(was_training)
     return out
 
@@ -127,6 +134,7 @@ def fit(model, train, val, cfg: TrainConfig, seed: int, hooks=(), label: str = "
     else:
         opt = torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
     shuffle = torch.Generator().manual_seed(seed)
+    device = model_device(model)  # the data stays on the CPU; each batch goes where the model is
 
     best = {"val_dice": -1.0, "epoch": None, "state": None}
     record = {"epochs": [], "steps_per_epoch": steps_per_epoch, "seed": seed, "train_config": asdict(cfg)}
@@ -145,7 +153,7 @@ def fit(model, train, val, cfg: TrainConfig, seed: int, hooks=(), label: str = "
                 group["lr"] = lr
             # forward, backward, step
             idx = order[i * cfg.batch_size : (i + 1) * cfg.batch_size]
-            loss = segmentation_loss(model(images[idx]), masks[idx], cfg.dice_weight)
+            loss = segmentation_loss(model(images[idx].to(device)), masks[idx].to(device), cfg.dice_weight)
             if not torch.isfinite(loss):
                 raise TrainingDiverged(
                     f"{label}: loss is {loss.item()} at epoch {epoch + 1}, step {step}; no checkpoint written. "

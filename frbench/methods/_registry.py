@@ -49,6 +49,8 @@ class Method:
     #: True: compresses the trained baseline, then fine-tunes it with the
     #: `finetune` budget. False: trains from scratch with the `train` budget.
     from_baseline: bool = False
+    #: False keeps training on the CPU even where CUDA is present (e.g. int8 kernels that only exist there).
+    trains_on_gpu: bool = True
 
     def build(self, level: str, ctx: MethodContext) -> nn.Module:
         """The model to train at this operating point (fresh, or the compressed ctx.baseline)."""

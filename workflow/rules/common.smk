@@ -28,7 +28,7 @@ os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.envir
 METHODS = config["methods"]
 SEEDS = config["seeds"]
 FORMATS = config["formats"]
-DEVICES = config["devices"]
+DEVICES = __import__("frbench.bench.devices").bench.devices.resolve_devices(config["devices"])  # auto -> serials or host
 DATASET = "results/data/dataset.npz"
 FIGURE_NAMES = figure_names(config)
 TABLE_NAMES = ["comparison", "answers", "paper_table"]
@@ -72,7 +72,9 @@ def method_config(method):
     """The config blocks a method's jobs depend on, as one JSON string (a params value,
     so that changing any of them reruns exactly these jobs)."""
     budget = "finetune" if get_method(method).from_baseline else "train"
-    return json.dumps({"unet": config["model"], budget: config[budget], "params": METHODS[method]}, sort_keys=True)
+    # A method's rule is parsed even when this study does not configure it (it is then never targeted).
+    params = METHODS.get(method, {})
+    return json.dumps({"unet": config["model"], budget: config[budget], "params": params}, sort_keys=True)
 
 
 def baseline_checkpoint(wildcards):
