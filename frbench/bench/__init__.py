@@ -6,6 +6,7 @@ from ..registry import Registry
 RUNNERS = Registry("benchmark runner")
 
 from . import host  # noqa: E402,F401  (registers "host")
+from . import android  # noqa: E402,F401  (registers "android")
 from .plan import Plan  # noqa: E402
 
 

@@ -11,6 +11,7 @@ from ..registry import Registry
 EXPORTERS = Registry("exporter (model format)")
 
 from . import ptl  # noqa: E402,F401  (registers "ptl")
+from . import pte  # noqa: E402,F401  (registers "pte")
 from .job import export_model  # noqa: E402
 
 __all__ = ["EXPORTERS", "export_model"]

@@ -9,5 +9,6 @@ from ..registry import Registry
 RUNTIMES = Registry("runtime (model format)")
 
 from . import lite  # noqa: E402,F401  (registers "ptl")
+from . import executorch  # noqa: E402,F401  (registers "pte")
 
 __all__ = ["RUNTIMES"]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
+from frbench.bench.devices import resolve_devices
 from frbench.config import check_study
 from frbench.methods import get_method
 from frbench.report.figures import figure_names
@@ -28,7 +29,7 @@ os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.envir
 METHODS = config["methods"]
 SEEDS = config["seeds"]
 FORMATS = config["formats"]
-DEVICES = __import__("frbench.bench.devices").bench.devices.resolve_devices(config["devices"])  # auto -> serials or host
+DEVICES = resolve_devices(config["devices"])  # `auto`: the attached phones and emulators, else the host
 DATASET = "results/data/dataset.npz"
 FIGURE_NAMES = figure_names(config)
 TABLE_NAMES = ["comparison", "answers", "paper_table"]

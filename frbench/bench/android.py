@@ -1,0 +1,401 @@
+"""The Android runner: one `am instrument` of the benchmark app per model, over adb (adbutils).
+
+It follows the same plan as the host runner and returns the same result (format 1; the app
+writes it, see android_bench/README.md, "The contract the Python adb runner relies on"):
+
+1. connect to the device through the adb server (`adbutils.AdbClient().device(serial)`) and
+   wait until Android has booted (`getprop sys.boot_completed` = 1);
+2. record the device's facts from `getprop` (model, manufacturer, ABI, SDK, `ro.kernel.qemu`
+   for emulators) and its core count;
+3. install the flavor's APK (`nolaunch`), unless the same APK (by SHA-256) is installed already;
+4. push the model and the test split (`test_images.bin`: float32 little-endian NCHW, RGB/255;
+   `test_masks.bin`: uint8 (N, H, W)) under /data/local/tmp/frbench and make them readable by
+   the app; the test split is pushed only when it changed;
+5. run `am instrument -w -r -e model ... COMPONENT` with a timeout of the plan's `timeout_s`
+   plus a margin (adbutils' own default, 600 s, would cut long models short);
+6. read `INSTRUMENTATION_STATUS: result_json=...`; when the app left it out (a result too large
+   for a Binder bundle) read the file it names (`result_file`); turn a crash
+   (`shortMsg=Process crashed.`), a start failure (`INSTRUMENTATION_FAILED`), a timeout or a
+   lost device into an error row;
+7. remove the model and the result file from the device (the APK and the test split stay, so
+   that the next model does not push them again).
+
+Every value that reaches the device shell is quoted with `shlex.quote` (Android's shell is
+POSIX), so a model path holding spaces, `;` or `$(...)` arrives intact and runs nothing. Files
+travel over adb's sync protocol, which takes paths as data, not through a shell.
+
+The device handle comes through a seam (`device=` or `connect=`), so tests drive the runner with
+a fake device that replays recorded `am instrument` outputs.
+
+Package and instrumentation names follow android_bench/README.md: one APK per flavor,
+`org.frbench.bench.<fmt>`, instrumentation `org.frbench.bench.BenchInstrumentation`. APKs are
+looked up in `$FRBENCH_APK_DIR/app-<fmt>-debug.apk`, then in Gradle's output folder
+`android_bench/app/build/outputs/apk/<fmt>/debug/` (relative to the working directory, then to
+this repository).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shlex
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..data import load_split
+from ..errors import BenchError
+from . import RUNNERS
+from .plan import Plan
+from .result import empty_result
+
+APP_PACKAGE = "org.frbench.bench"  # + "." + fmt: the flavor's applicationId suffix
+INSTRUMENTATION_CLASS = "org.frbench.bench.BenchInstrumentation"
+REMOTE_DIR = "/data/local/tmp/frbench"
+INSTRUMENT_MARGIN_S = 120.0  # process start, model push already done; on top of plan.timeout_s
+BOOT_TIMEOUT_S = 300.0
+STATUS_PREFIX = "INSTRUMENTATION_STATUS: "
+RESULT_PREFIX = "INSTRUMENTATION_RESULT: "
+REPO = Path(__file__).resolve().parents[2]
+
+
+def package_for(fmt: str) -> str:
+    return f"{APP_PACKAGE}.{fmt}"
+
+
+def component_for(fmt: str) -> str:
+    return f"{package_for(fmt)}/{INSTRUMENTATION_CLASS}"
+
+
+def sh(*argv) -> str:
+    """One shell command line with every word quoted."""
+    return shlex.join(str(a) for a in argv)
+
+
+def find_apk(fmt: str) -> Path | None:
+    name = f"app-{fmt}-debug.apk"
+    candidates = []
+    if os.environ.get("FRBENCH_APK_DIR"):
+        candidates.append(Path(os.environ["FRBENCH_APK_DIR"]) / name)
+    gradle_out = Path("android_bench/app/build/outputs/apk") / fmt / "debug" / name
+    candidates += [gradle_out, REPO / gradle_out]
+    return next((p for p in candidates if p.is_file()), None)
+
+
+# --- am instrument output ------------------------------------------------------------------
+
+
+@dataclass
+class InstrumentOutput:
+    """What `am instrument -w -r` printed, by key. Values can span lines (a stack trace), so a
+    line that starts no record continues the value before it."""
+
+    status: dict = field(default_factory=dict)  # the last value of every status key
+    result: dict = field(default_factory=dict)  # INSTRUMENTATION_RESULT keys
+    code: int | None = None  # INSTRUMENTATION_CODE (-1 = Activity.RESULT_OK)
+    failed: str | None = None  # INSTRUMENTATION_FAILED: <component>
+    aborted: str | None = None  # INSTRUMENTATION_ABORTED: <reason>
+    text: str = ""
+
+    def get(self, key: str):
+        return self.result.get(key, self.status.get(key))
+
+    def tail(self, lines: int = 12) -> str:
+        return "\n".join(self.text.strip().splitlines()[-lines:])
+
+
+def parse_instrument_output(text: str) -> InstrumentOutput:
+    out = InstrumentOutput(text=text)
+    target, key = None, None
+    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        line = raw
+        if line.startswith(STATUS_PREFIX) or line.startswith(RESULT_PREFIX):
+            target = out.status if line.startswith(STATUS_PREFIX) else out.result
+            body = line.split(": ", 1)[1]
+            key, _, value = body.partition("=")
+            target[key] = value
+        elif line.startswith("INSTRUMENTATION_STATUS_CODE:"):
+            target, key = None, None
+        elif line.startswith("INSTRUMENTATION_CODE:"):
+            target, key = None, None
+            try:
+                out.code = int(line.split(":", 1)[1].strip())
+            except ValueError:
+                out.code = None
+        elif "INSTRUMENTATION_FAILED:" in line:
+            target, key = None, None
+            out.failed = line.split("INSTRUMENTATION_FAILED:", 1)[1].strip()
+        elif line.startswith("INSTRUMENTATION_ABORTED:"):
+            target, key = None, None
+            out.aborted = line.split(":", 1)[1].strip()
+        elif target is not None and key is not None:
+            target[key] += "\n" + line
+    return out
+
+
+def result_from_output(out: InstrumentOutput, serial: str, fmt: str, read_file=None) -> dict:
+    """The app's result, or a BenchError saying why there is none. `read_file(path)` fetches
+    the result file the app names when the JSON did not fit in the status bundle."""
+    text = out.get("result_json")
+    if text is None and read_file is not None and out.get("result_file"):
+        text = read_file(out.get("result_file").strip())
+    if text is not None and text.strip():
+        try:
+            result = json.loads(text.strip())
+        except json.JSONDecodeError as e:
+            raise BenchError(f"android {serial}: the app's result is not valid JSON ({e.msg} at column {e.colno}): "
+                             f"{text.strip()[:200]!r}") from None
+        if not isinstance(result, dict):
+            raise BenchError(f"android {serial}: the app's result is not a JSON object: {text.strip()[:200]!r}")
+        return result
+    short = out.get("shortMsg")
+    if out.failed:
+        why = out.status.get("Error") or out.get("Error") or "the instrumentation could not start"
+        raise BenchError(f"android {serial}: INSTRUMENTATION_FAILED for {out.failed}: {why.strip()}. Is the {fmt} APK "
+                         f"installed (`adb -s {serial} shell pm list instrumentation`)? Build it: android_bench/README.md")
+    if short and "crash" in short.lower():
+        long_msg = (out.get("longMsg") or "").strip()
+        raise BenchError(f"android {serial}: process crashed ({short.strip()}{': ' + long_msg[:500] if long_msg else ''}); "
+                         f"a native crash in the runtime cannot be caught by the app: see `adb -s {serial} logcat -d`")
+    if out.aborted:
+        raise BenchError(f"android {serial}: instrumentation aborted: {out.aborted}")
+    if out.code is None:
+        raise BenchError(f"android {serial}: `am instrument` ended without INSTRUMENTATION_CODE (did the device "
+                         f"disconnect?); last output:\n{out.tail()}")
+    raise BenchError(f"android {serial}: instrumentation finished (code {out.code}) without a result"
+                     f"{' (' + short.strip() + ')' if short else ''}; last output:\n{out.tail()}")
+
+
+# --- device facts --------------------------------------------------------------------------
+
+
+def parse_getprop(text: str) -> dict[str, str]:
+    """`getprop` with no argument prints `[key]: [value]` lines."""
+    props = {}
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("[") and "]: [" in line and line.endswith("]"):
+            key, value = line[1:-1].split("]: [", 1)
+            props[key] = value
+    return props
+
+
+def parse_cpu_list(text: str) -> int | None:
+    """`/sys/devices/system/cpu/possible`, e.g. `0-7` or `0-3,6`: the number of cores."""
+    total = 0
+    try:
+        for part in text.strip().split(","):
+            lo, _, hi = part.partition("-")
+            total += int(hi or lo) - int(lo) + 1
+    except ValueError:
+        return None
+    return total or None
+
+
+def facts_from(props: dict[str, str], cpus: int | None, serial: str) -> dict:
+    sdk = props.get("ro.build.version.sdk", "")
+    qemu = props.get("ro.kernel.qemu") or None
+    boot_qemu = props.get("ro.boot.qemu") or None
+    return {"kind": "android", "serial": serial, "model": props.get("ro.product.model"),
+            "manufacturer": props.get("ro.product.manufacturer"), "abi": props.get("ro.product.cpu.abi"),
+            "abis": props.get("ro.product.cpu.abilist"), "sdk": int(sdk) if sdk.isdigit() else None,
+            "release": props.get("ro.build.version.release"), "cores": cpus,
+            "emulator": "1" in (qemu, boot_qemu), "kernel_qemu": qemu, "hardware": props.get("ro.hardware"),
+            "fingerprint": props.get("ro.build.fingerprint")}
+
+
+# --- the runner ----------------------------------------------------------------------------
+
+
+def _adb_connect(serial: str):
+    import adbutils
+
+    return adbutils.AdbClient().device(serial=serial)
+
+
+def _is_timeout(e: BaseException) -> bool:
+    try:
+        from adbutils.errors import AdbTimeout
+    except ImportError:  # pragma: no cover - adbutils is a dependency
+        AdbTimeout = TimeoutError  # noqa: N806
+    return isinstance(e, (AdbTimeout, TimeoutError))
+
+
+@RUNNERS.register("android")
+class AndroidRunner:
+    """`AndroidRunner(serial)` talks to that device through the adb server. Tests pass
+    `device=` (an adbutils.AdbDevice look-alike: `shell(cmd, timeout=)`, `sync.push(src, dst,
+    mode=)`, `sync.read_bytes(path)`, `install(path, nolaunch=, silent=)`) or `connect=`."""
+
+    def __init__(self, serial: str, *, device=None, connect=None, boot_timeout_s: float = BOOT_TIMEOUT_S,
+                 poll_s: float = 2.0, sleep=time.sleep, clock=time.monotonic):
+        self.serial = serial
+        self._device = device
+        self._connect = connect or _adb_connect
+        self.boot_timeout_s, self.poll_s, self._sleep, self._clock = boot_timeout_s, poll_s, sleep, clock
+
+    # the device handle, opened once per runner
+    @property
+    def device(self):
+        if self._device is None:
+            self._device = self._connect(self.serial)
+        return self._device
+
+    def shell(self, cmd: str, timeout: float | None = 60.0) -> str:
+        return self.device.shell(cmd, timeout=timeout)
+
+    # 1. boot
+    def wait_for_boot(self) -> None:
+        deadline = self._clock() + self.boot_timeout_s
+        last = ""
+        while True:
+            try:
+                last = self.shell(sh("getprop", "sys.boot_completed"), timeout=30).strip()
+                if last == "1":
+                    return
+            except Exception as e:  # noqa: BLE001 - offline while booting: keep waiting
+                last = f"{type(e).__name__}: {e}"
+            if self._clock() >= deadline:
+                raise BenchError(f"android {self.serial}: not booted after {self.boot_timeout_s:g} s "
+                                 f"(sys.boot_completed = {last!r}); check the emulator's window or `adb -s {self.serial} "
+                                 "logcat`, then rerun")
+            self._sleep(self.poll_s)
+
+    # 2. facts
+    def device_facts(self) -> dict:
+        props = parse_getprop(self.shell("getprop"))
+        cpus = parse_cpu_list(self.shell(sh("cat", "/sys/devices/system/cpu/possible")))
+        return facts_from(props, cpus, self.serial)
+
+    # 3. APK
+    def ensure_installed(self, fmt: str, log) -> dict:
+        pkg = package_for(fmt)
+        apk = find_apk(fmt)
+        installed = "package:" in self.shell(sh("pm", "path", pkg))
+        if apk is None:
+            if installed:
+                print(f"android {self.serial}: no local {fmt} APK; using the {pkg} already installed", file=log)
+                return {"package": pkg, "apk": None, "installed": "already (no local APK)"}
+            raise BenchError(f"android {self.serial}: no {fmt} APK to install and {pkg} is not installed: build it "
+                             f"(cd android_bench && ./gradlew assemble{fmt.capitalize()}Debug, see android_bench/README.md) "
+                             f"or set FRBENCH_APK_DIR to the folder holding app-{fmt}-debug.apk")
+        digest = hashlib.sha256(apk.read_bytes()).hexdigest()
+        marker = f"{REMOTE_DIR}/{pkg}.apk.sha256"
+        if installed and self.shell(sh("cat", marker)).strip() == digest:
+            return {"package": pkg, "apk": str(apk), "apk_sha256": digest, "installed": "already"}
+        print(f"android {self.serial}: installing {apk}", file=log, flush=True)
+        self.device.install(str(apk), nolaunch=True, silent=True)
+        self.shell(sh("mkdir", "-p", REMOTE_DIR))
+        self.device.sync.push(digest.encode(), marker, mode=0o644)
+        return {"package": pkg, "apk": str(apk), "apk_sha256": digest, "installed": "now"}
+
+    # 4. files
+    def push_test_data(self, data: str, plan: Plan) -> tuple[str, str, str]:
+        images, masks = load_split(data, "test")
+        if plan.dice_images:
+            images, masks = images[: plan.dice_images], masks[: plan.dice_images]
+        image_bytes = images.contiguous().numpy().astype("<f4", copy=False).tobytes()
+        mask_bytes = masks.numpy().astype(np.uint8).tobytes()
+        remote_images, remote_masks = f"{REMOTE_DIR}/test_images.bin", f"{REMOTE_DIR}/test_masks.bin"
+        digest = hashlib.sha256(image_bytes + b"\0" + mask_bytes).hexdigest()
+        marker = f"{REMOTE_DIR}/test_data.sha256"
+        if self.shell(sh("cat", marker)).strip() != digest:
+            self.shell(sh("mkdir", "-p", REMOTE_DIR))
+            self.device.sync.push(image_bytes, remote_images, mode=0o644)
+            self.device.sync.push(mask_bytes, remote_masks, mode=0o644)
+            self.device.sync.push(digest.encode(), marker, mode=0o644)
+        shape = ",".join(str(d) for d in images.shape)
+        return remote_images, remote_masks, shape
+
+    def push_model(self, model: str) -> str:
+        local = Path(model)
+        run_id = hashlib.sha256(f"{local.resolve()}:{time.time_ns()}:{os.getpid()}".encode()).hexdigest()[:16]
+        folder = f"{REMOTE_DIR}/runs/{run_id}"
+        remote = f"{folder}/{local.name}"
+        self.shell(sh("mkdir", "-p", folder))
+        self.device.sync.push(str(local), remote, mode=0o644)
+        return remote
+
+    # 5. instrument
+    @staticmethod
+    def instrument_command(*, fmt: str, model: str, plan: Plan, images: str, masks: str, shape: str, out: str) -> str:
+        args = {"model": model, "threads": plan.threads, "warmup": plan.warmup, "iters": plan.iters,
+                "images": images, "masks": masks, "shape": shape, "out": out}
+        argv = ["am", "instrument", "-w", "-r"]
+        for key, value in args.items():
+            argv += ["-e", key, str(value)]
+        return sh(*argv, component_for(fmt))
+
+    def read_remote(self, fmt: str, path: str) -> str:
+        if path.startswith(REMOTE_DIR + "/"):
+            return self.device.sync.read_bytes(path).decode("utf-8", errors="replace")
+        return self.shell(sh("run-as", package_for(fmt), "cat", path), timeout=120)  # the app's own files
+
+    def run(self, model: str, fmt: str, data: str, plan: Plan, log=sys.stderr) -> dict:
+        facts, remote_model, remote_out, timed_out = None, None, None, False
+        meta: dict = {"serial": self.serial, "component": component_for(fmt)}
+        try:
+            self.wait_for_boot()
+            facts = self.device_facts()
+            meta.update(self.ensure_installed(fmt, log))
+            images, masks, shape = self.push_test_data(data, plan)
+            remote_model = self.push_model(model)
+            remote_out = remote_model.rsplit("/", 1)[0] + "/result.json"
+            self.shell(sh("chmod", "-R", "a+rX", REMOTE_DIR))  # the app runs as its own user
+            cmd = self.instrument_command(fmt=fmt, model=remote_model, plan=plan, images=images, masks=masks,
+                                          shape=shape, out=remote_out)
+            timeout = plan.timeout_s + INSTRUMENT_MARGIN_S
+            print(f"android {self.serial}: adb shell {cmd}  (timeout {timeout:g} s)", file=log, flush=True)
+            t0 = self._clock()
+            try:
+                text = self.shell(cmd, timeout=timeout)
+            except Exception as e:  # noqa: BLE001
+                if _is_timeout(e):
+                    timed_out = True
+                    raise BenchError(f"android {self.serial}: timed out after {timeout:g} s (bench.timeout_s "
+                                     f"{plan.timeout_s:g} s + {INSTRUMENT_MARGIN_S:g} s); the app was stopped") from None
+                raise
+            meta["instrument_seconds"] = round(self._clock() - t0, 3)
+            print(text, file=log, flush=True)
+            out = parse_instrument_output(text)
+            result = result_from_output(out, self.serial, fmt, read_file=lambda p: self.read_remote(fmt, p))
+        except Exception as e:  # noqa: BLE001 - a lost device, a crash, a timeout: an error row
+            error = str(e) if isinstance(e, BenchError) else (
+                f"android {self.serial}: {type(e).__name__}: {e} (is the device still attached? `adb devices`)")
+            print(error, file=log, flush=True)
+            result = empty_result(runner="android", model=model, fmt=fmt, plan=plan.to_dict(), error=error)
+        finally:
+            self._cleanup(fmt, remote_model, timed_out, log)
+        return self._complete(result, model, remote_model, facts, meta)
+
+    # 7. cleanup
+    def _cleanup(self, fmt: str, remote_model: str | None, timed_out: bool, log) -> None:
+        cmds = []
+        if timed_out:
+            cmds.append(sh("am", "force-stop", package_for(fmt)))
+        if remote_model:
+            cmds.append(sh("rm", "-rf", remote_model.rsplit("/", 1)[0]))
+            cmds.append(sh("run-as", package_for(fmt), "rm", "-f", "files/result.json"))
+        for cmd in cmds:
+            try:
+                self.shell(cmd, timeout=60)
+            except Exception as e:  # noqa: BLE001 - the device may be gone; the result says so already
+                print(f"android {self.serial}: cleanup `{cmd}` failed: {type(e).__name__}: {e}", file=log)
+
+    @staticmethod
+    def _complete(result: dict, model: str, remote_model: str | None, facts: dict | None, meta: dict) -> dict:
+        """The app's result with what only the host knows: the local model path, the adb facts."""
+        result["runner"] = "android"
+        result["model"] = dict(result.get("model") or {})
+        if remote_model:
+            result["model"]["device_path"] = remote_model
+        result["model"]["path"] = str(model)
+        if facts is not None:
+            result["device"] = {**facts, **{k: v for k, v in (result.get("device") or {}).items() if v is not None}}
+            result["device"]["kind"] = "android"
+        result["metadata"] = {**(result.get("metadata") or {}), "adb": meta}
+        return result

@@ -1,0 +1,345 @@
+"""ExecuTorch (`.pte`): the successor of PyTorch Lite, and what a mobile engineer picks today.
+
+The path is ExecuTorch's documented one for CPU (executorch 1.4.1 pinned with torch 2.13.0)::
+
+    torch.export.export(model, (example,))                      # ATen graph at the benchmark's shape
+    -> to_edge_transform_and_lower(ep, partitioner=[XnnpackPartitioner()])
+    -> .to_executorch().buffer                                 # the .pte a phone loads
+
+The partitioner hands every op XNNPACK supports to the XNNPACK delegate; the rest runs on
+ExecuTorch's portable kernels. `write` records which ops went where, counted from the lowered
+graph (`delegation`: per op, delegated or not; `operator.getitem`, the tuple unpacking that
+follows a delegate call, is not an op and is not counted, unlike in
+`executorch.devtools.backend_debug.get_delegation_info`).
+
+Int8 models go through the XNNPACK quantizer (PT2E): a model that carries its own exported
+program, `model.to_exported_program(example) -> torch.export.ExportedProgram` (for instance
+one built with `quantize_for_xnnpack` below), is lowered as given; the lowering then fuses
+its quantize/dequantize pairs into XNNPACK's int8 operators. Eager-mode quantized modules
+(`torch.ao.nn.quantized`, what `.ptl` runs) cannot be exported this way and are refused with
+an `ExportError` naming them: the export record gets the error, the other formats go on.
+
+`stored_tensors` reads the tensors back from the file itself: the program's constant buffer
+(weights of ops that fell back) and, for the XNNPACK delegate, its serialized graph (the
+delegate blob holds a flatbuffer, `XNNGraph`, whose constant values name their bytes either by
+a key into the program's named data or by an offset into the blob). Each stored byte range is
+counted once, as stored: XNNPACK keeps conv weights in OHWI order, batch norm folded into the
+convolutions, and identical constants deduplicated. A delegate this module cannot decode is
+returned as raw bytes (`uint8`, key `...:opaque`) and `write` says so (`storage.opaque_bytes`):
+bytes, never a guessed number of weights. The readers use ExecuTorch's serialization modules
+(`executorch.exir._serialize`, private API pinned with executorch 1.4.1): a version bump that
+changes them fails tests/test_pte.py, not silently.
+"""
+
+from __future__ import annotations
+
+import json
+import operator
+import os
+import re
+import tempfile
+import warnings
+from collections import Counter
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+from ..errors import ExportError
+from . import EXPORTERS
+
+BACKEND = "XnnpackBackend"
+_XNN_MAGIC = b"XH00"  # at bytes 4..8 of an XNNPACK delegate blob (XNNHeader)
+
+
+def executorch_version() -> str:
+    from executorch.version import __version__
+
+    return __version__
+
+
+@contextmanager
+def _quiet():
+    """torch.export and the lowering warn (FutureWarning, per node) about pytree internals
+    that are not ours to fix; keep the job's log readable."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        yield
+
+
+# --- export --------------------------------------------------------------------------------
+
+
+def quantize_for_xnnpack(model: nn.Module, example: torch.Tensor, calibration, *, per_channel: bool = True):
+    """Int8 through the XNNPACK quantizer (PT2E static quantization, symmetric int8 weights,
+    per channel by default): export, annotate, calibrate on `calibration` (an iterable of input
+    batches), convert, export again. Returns the `ExportedProgram` that `write` lowers; a
+    quantization method returns it from `model.to_exported_program(example)`."""
+    from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
+        XNNPACKQuantizer,
+        get_symmetric_quantization_config,
+    )
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
+
+    with _quiet(), torch.no_grad():
+        graph = torch.export.export(model.eval(), (example,)).module()
+        quantizer = XNNPACKQuantizer().set_global(get_symmetric_quantization_config(is_per_channel=per_channel))
+        prepared = prepare_pt2e(graph, quantizer)
+        for batch in calibration:
+            prepared(batch)
+        return torch.export.export(convert_pt2e(prepared), (example,))
+
+
+def _eager_quantized_modules(model: nn.Module) -> list[str]:
+    return [name or type(m).__name__ for name, m in model.named_modules()
+            if type(m).__module__.startswith(("torch.ao.nn.quantized", "torch.nn.quantized"))]
+
+
+def _exported_program(model: nn.Module, example: torch.Tensor):
+    hook = getattr(model, "to_exported_program", None)
+    if callable(hook):
+        return hook(example)
+    eager = _eager_quantized_modules(model)
+    if eager:
+        raise ExportError(
+            f".pte: eager-mode quantized modules ({', '.join(eager[:3])}{', ...' if len(eager) > 3 else ''}) "
+            "cannot be lowered to ExecuTorch; give the model `to_exported_program(example)` built with "
+            "frbench.export.pte.quantize_for_xnnpack (the XNNPACK quantizer) instead")
+    with torch.no_grad():
+        return torch.export.export(model.eval(), (example,))
+
+
+def _op_name(target) -> str:
+    """`aten.convolution.default` for an edge or ATen operator; the name otherwise."""
+    op = getattr(target, "_op", target)
+    return str(op) if isinstance(op, torch._ops.OpOverload) else getattr(op, "__name__", str(op))
+
+
+def delegation(graph_module) -> dict:
+    """Which ops of the lowered graph run inside a delegate and which fell back to ExecuTorch's
+    portable kernels, counted per op type from the graph (`executorch_call_delegate` and
+    `getitem` are plumbing, not ops)."""
+    delegated: Counter = Counter()
+    fallback: Counter = Counter()
+    backends: Counter = Counter()
+    for node in graph_module.graph.nodes:
+        if node.op == "get_attr" and node.name.startswith("lowered_module_"):
+            lowered = getattr(graph_module, node.target)
+            backends[lowered.backend_id] += 1
+            for inner in lowered.original_module.graph.nodes:
+                if inner.op == "call_function" and inner.target is not operator.getitem:
+                    delegated[_op_name(inner.target)] += 1
+        elif node.op == "call_function" and node.target is not operator.getitem \
+                and _op_name(node.target) != "executorch_call_delegate":
+            fallback[_op_name(node.target)] += 1
+    return {"delegated_subgraphs": dict(backends), "delegated_ops": sum(delegated.values()),
+            "non_delegated_ops": sum(fallback.values()), "delegated_by_op": dict(sorted(delegated.items())),
+            "non_delegated_by_op": dict(sorted(fallback.items()))}
+
+
+def _is_quantized(by_op: dict) -> bool:
+    return any("quantize_per_" in op for op in by_op)
+
+
+@EXPORTERS.register("pte")
+class ExecuTorchExporter:
+    @staticmethod
+    def write(model, example, path) -> dict:
+        from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
+        from executorch.exir import to_edge_transform_and_lower
+
+        with _quiet():
+            program = _exported_program(model.eval(), example)
+            edge = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()])
+            ops = delegation(edge.exported_program().graph_module)
+            buffer = edge.to_executorch().buffer
+        Path(path).write_bytes(buffer)
+        contents = read_pte(path)
+        return {"executorch": executorch_version(), "torch": torch.__version__,
+                "partitioner": "XnnpackPartitioner", "backend": BACKEND,
+                "quantized": _is_quantized(ops["delegated_by_op"]) or _is_quantized(ops["non_delegated_by_op"]),
+                "delegation": ops, "storage": contents.storage}
+
+    @staticmethod
+    def stored_tensors(path) -> dict:
+        return read_pte(path).tensors
+
+
+# --- reading a .pte back -------------------------------------------------------------------
+
+# ExecuTorch ScalarType (exir/scalar_type.py) -> torch dtype; quantized types as their storage.
+_SCALAR_DTYPES = {0: torch.uint8, 1: torch.int8, 2: torch.int16, 3: torch.int32, 4: torch.int64, 5: torch.float16,
+                  6: torch.float32, 7: torch.float64, 11: torch.bool, 12: torch.int8, 13: torch.uint8, 14: torch.int32,
+                  15: torch.bfloat16, 27: torch.uint16, 28: torch.uint32, 29: torch.uint64}
+# XNNPACK value datatypes (backends/xnnpack/serialization/schema.fbs) -> storage dtype.
+_XNN_DTYPES = {"xnn_datatype_fp32": torch.float32, "xnn_datatype_fp16": torch.float16,
+               "xnn_datatype_qint8": torch.int8, "xnn_datatype_quint8": torch.uint8,
+               "xnn_datatype_qint32": torch.int32, "xnn_datatype_qcint8": torch.int8,
+               "xnn_datatype_qcint32": torch.int32, "xnn_datatype_qdint8": torch.int8,
+               "xnn_datatype_qpint8": torch.int8, "xnn_datatype_int32": torch.int32,
+               "xnn_datatype_pfp32": torch.float32, "xnn_datatype_bf16": torch.bfloat16}
+_XNN_4BIT = {"xnn_datatype_qcint4", "xnn_datatype_qbint4"}
+
+
+@dataclass
+class PteContents:
+    tensors: dict = field(default_factory=dict)  # name -> tensor, each stored byte range once
+    storage: dict = field(default_factory=dict)  # bytes by where they sit in the file
+
+
+def _tensor(data: bytes, dtype: torch.dtype, shape: list[int], where: str) -> torch.Tensor:
+    numel = 1
+    for d in shape:
+        numel *= int(d)
+    nbytes = numel * torch.empty((), dtype=dtype).element_size()
+    if len(data) < nbytes:
+        raise ExportError(f"{where}: {len(data)} bytes stored for a {dtype} tensor of shape {shape} "
+                          f"({nbytes} bytes); the .pte is truncated or corrupt")
+    return torch.frombuffer(bytearray(data[:nbytes]), dtype=dtype).reshape([int(d) for d in shape]).clone()
+
+
+def _int4(data: bytes, shape: list[int]) -> torch.Tensor:
+    """4-bit weights, two per byte (low nibble first), as int8 values."""
+    numel = 1
+    for d in shape:
+        numel *= int(d)
+    raw = torch.frombuffer(bytearray(data[: (numel + 1) // 2]), dtype=torch.uint8)
+    nibbles = torch.stack([raw & 0xF, raw >> 4], dim=1).reshape(-1)[:numel].to(torch.int8)
+    return nibbles.reshape([int(d) for d in shape])
+
+
+def _xnn_graph_json(flatbuffer: bytes) -> dict:
+    """The XNNGraph flatbuffer of an XNNPACK delegate as JSON, with ExecuTorch's own flatc and
+    the schema it ships."""
+    import importlib.resources
+
+    import executorch.backends.xnnpack.serialization as xnn_serialization
+    from executorch.exir._serialize._flatbuffer import _flatc_decompile
+
+    with tempfile.TemporaryDirectory(prefix="frbench-xnn-") as d:
+        schema = os.path.join(d, "schema.fbs")
+        Path(schema).write_bytes(importlib.resources.files(xnn_serialization).joinpath("schema.fbs").read_bytes())
+        blob = os.path.join(d, "graph.bin")
+        Path(blob).write_bytes(flatbuffer)
+        _flatc_decompile(d, schema, blob, ["--raw-binary"])
+        text = Path(d, "graph.json").read_text()
+    # flatc writes non-finite floats (a ReLU's clamp bound) as inf / nan, which JSON lacks.
+    text = re.sub(r"(?<=[\s:\[,])(-?)inf\b", r"\1Infinity", text)
+    text = re.sub(r"(?<=[\s:\[,])-?nan\b", "NaN", text)
+    return json.loads(text)
+
+
+def _xnnpack_constants(blob: bytes, named: dict, where: str) -> dict:
+    """Constant tensors of one XNNPACK delegate blob: name -> tensor. `named` maps named-data
+    keys to their bytes (program-level storage shared between delegates)."""
+    from executorch.backends.xnnpack.serialization.xnnpack_graph_serialize import XNNHeader
+
+    header = XNNHeader.from_bytes(blob[: XNNHeader.EXPECTED_LENGTH])
+    graph = _xnn_graph_json(blob[header.flatbuffer_offset: header.flatbuffer_offset + header.flatbuffer_size])
+    constants = graph.get("constant_data") or []
+    base = header.constant_data_offset
+
+    def data_of(idx: int) -> tuple[str, bytes]:
+        entry = constants[idx]
+        key = entry.get("named_key") or ""
+        if key:
+            if key not in named:
+                raise ExportError(f"{where}: constant {idx} names data {key!r} that the .pte does not hold")
+            return f"named/{key}", named[key]
+        start = base + int(entry["offset"])
+        return f"{where}/offset{entry['offset']}", blob[start: start + int(entry["size"])]
+
+    out: dict = {}
+    for value in graph.get("xvalues") or []:
+        kind, body = value.get("xvalue_union_type"), value.get("xvalue_union") or {}
+        tensor_value = body.get("tensor_value", body) if kind == "XNNQuantizedTensorValue" else body
+        idx = int(tensor_value.get("constant_buffer_idx") or 0)
+        if idx:
+            name, data = data_of(idx)
+            if name not in out:
+                dt, dims = tensor_value["datatype"], tensor_value.get("dims") or []
+                if dt in _XNN_4BIT:
+                    out[name] = _int4(data, dims)
+                elif dt in _XNN_DTYPES:
+                    out[name] = _tensor(data, _XNN_DTYPES[dt], dims, f"{where} constant {idx}")
+                else:
+                    out[name + ":opaque"] = torch.frombuffer(bytearray(data), dtype=torch.uint8).clone()
+        # Per-channel scales: inline in the graph (older exports) or a constant of their own.
+        quant = body.get("quant_params") or {}
+        if kind == "XNNQuantizedTensorValue" and quant:
+            sidx = int(quant.get("scale_buffer_idx") or 0)
+            if sidx:
+                name, data = data_of(sidx)
+                n = int(quant.get("num_scales") or len(data) // 4)
+                out.setdefault(name, _tensor(data, torch.float32, [n], f"{where} scales {sidx}"))
+            elif quant.get("scale") is not None and isinstance(quant["scale"], list):
+                out[f"{where}/value{tensor_value.get('id_out')}/scale"] = torch.tensor(quant["scale"],
+                                                                                        dtype=torch.float32)
+    return out
+
+
+def read_pte(path) -> PteContents:
+    """Every tensor a .pte stores, read from the file: the program's constants and each
+    delegate's weights. Raises ExportError naming the file when it is not a readable .pte."""
+    from executorch.exir._serialize._program import deserialize_pte_binary
+    from executorch.exir.schema import Tensor as PteTensor
+
+    path = Path(path)
+    data = path.read_bytes()
+    try:
+        pte = deserialize_pte_binary(data)
+    except Exception as e:  # noqa: BLE001 - flatc or the header parser: the file is damaged
+        raise ExportError(f"{path}: not a readable ExecuTorch program ({type(e).__name__}: "
+                          f"{str(e).strip().splitlines()[0] if str(e).strip() else ''}); delete it and rerun the export") from None
+    program = pte.program
+    named: dict[str, bytes] = {}
+    if pte.named_data is not None:
+        for key, entry in pte.named_data.pte_data.items():
+            named[key] = bytes(pte.named_data.buffers[entry.buffer_index])
+
+    contents = PteContents()
+    used_named: set[str] = set()
+    constant_bytes, seen = 0, set()
+    # Constants of the ops that run outside any delegate.
+    for plan in program.execution_plan:
+        for value in plan.values:
+            t = value.val
+            if isinstance(t, PteTensor) and t.data_buffer_idx > 0 and t.allocation_info is None:
+                if t.data_buffer_idx in seen:
+                    continue
+                seen.add(t.data_buffer_idx)
+                storage = program.constant_buffer[t.data_buffer_idx].storage
+                dtype = _SCALAR_DTYPES.get(int(t.scalar_type))
+                if dtype is None:
+                    tensor = torch.frombuffer(bytearray(storage), dtype=torch.uint8).clone()
+                    contents.tensors[f"constant/{t.data_buffer_idx}:opaque"] = tensor
+                else:
+                    tensor = _tensor(storage, dtype, list(t.sizes), f"{path} constant {t.data_buffer_idx}")
+                    contents.tensors[f"constant/{t.data_buffer_idx}"] = tensor
+                constant_bytes += tensor.nbytes
+
+    delegates, opaque = [], 0
+    for plan in program.execution_plan:
+        for i, delegate in enumerate(plan.delegates):
+            blob = bytes(program.backend_delegate_data[delegate.processed.index].data)
+            where = f"{plan.name}/delegate{i}"
+            decoded = delegate.id == BACKEND and blob[4:8] == _XNN_MAGIC
+            if decoded:
+                tensors = _xnnpack_constants(blob, named, f"{path} {where}")
+                used_named.update(k.removeprefix("named/") for k in tensors if k.startswith("named/"))
+                contents.tensors.update(tensors)
+            else:
+                contents.tensors[f"{where}:{delegate.id}:opaque"] = torch.frombuffer(bytearray(blob), dtype=torch.uint8).clone()
+                opaque += len(blob)
+            delegates.append({"backend": delegate.id, "blob_bytes": len(blob), "weights_decoded": decoded})
+    # Named data no delegate claimed (another backend's, or a format this reader does not know).
+    for key, blob in named.items():
+        if key not in used_named:
+            contents.tensors[f"named/{key}:opaque"] = torch.frombuffer(bytearray(blob), dtype=torch.uint8).clone()
+            opaque += len(blob)
+    contents.storage = {"file_bytes": len(data), "constant_buffer_bytes": constant_bytes,
+                        "named_data_bytes": sum(len(b) for b in named.values()), "delegates": delegates,
+                        "opaque_bytes": opaque}
+    return contents

@@ -1,0 +1,81 @@
+"""ExecuTorch: runs `.pte` files on the host with ExecuTorch's C++ runtime (its Python
+extension, built with the XNNPACK delegate and the portable kernels), the runtime the Android
+app uses through `executorch-android`.
+
+The calls are those of `executorch.runtime` (`Runtime.get().load_program(path)`,
+`Program.load_method("forward")`, `Method.execute([x])`), made on the extension module that
+`executorch.runtime` wraps, `executorch.extension.pybindings._portable_lib`, which those
+methods call one to one. The wrapper is skipped on purpose: importing it imports ExecuTorch's
+compiler (`executorch.exir`, torchao), 5.6 s and 133 MB of resident memory on the reference
+machine, none of which a phone carries; in the benchmark worker it would sit in `peak_rss`
+and, on first use, in `load_ms`. The extension alone loads in milliseconds.
+tests/test_pte.py checks that both give the same outputs.
+
+`load` is what the Android app times as load too: the program and its `forward` method
+(ExecuTorch loads methods lazily, so without it the first inference would pay for it).
+
+Threads: ExecuTorch has its own thread pool (XNNPACK's), which `torch.set_num_threads` does
+not touch; `load` sets it to `torch.get_num_threads()`, which the benchmark worker has already
+fixed to the plan's `threads`, so both runtimes run with the same thread count and the result's
+`metadata.threads` holds for `.pte` too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch  # before the extension: it links against libtorch
+
+from . import RUNTIMES
+
+
+def _lib():
+    import executorch.extension.pybindings._portable_lib as lib
+
+    return lib
+
+
+@dataclass
+class LoadedProgram:
+    program: object  # ExecuTorchProgram; kept so that the method's program stays alive
+    method: object  # ExecuTorchMethod ("forward")
+
+
+def set_threads(n: int) -> int:
+    """Size ExecuTorch's thread pool; returns the count it reports afterwards."""
+    lib = _lib()
+    if lib._threadpool_get_thread_count() != n:
+        lib._unsafe_reset_threadpool(n)
+    return lib._threadpool_get_thread_count()
+
+
+@RUNTIMES.register("pte")
+class ExecuTorchRuntime:
+    name = "executorch"
+
+    @staticmethod
+    def version() -> str:
+        """The executorch version; also loads the runtime library (milliseconds). The worker
+        records the runtime before it times the load, so the library, like torch for `.ptl`,
+        is in memory before `rss_before_load` and outside `load_ms`."""
+        from executorch.version import __version__
+
+        _lib()
+        return __version__
+
+    @staticmethod
+    def load(path):
+        lib = _lib()
+        set_threads(torch.get_num_threads())
+        try:
+            program = lib._load_program(str(path), enable_etdump=False, debug_buffer_size=0,
+                                        program_verification=lib.Verification.InternalConsistency)
+            method = program.load_method("forward")
+        except RuntimeError as e:  # ExecuTorch says only "Failed to load program, error: 0x:23"
+            raise RuntimeError(f"{path}: ExecuTorch could not load it ({e}; its reason is on stderr): a truncated "
+                               "or corrupt .pte, or one written by another executorch version; rerun the export") from None
+        return LoadedProgram(program=program, method=method)
+
+    @staticmethod
+    def run(module: LoadedProgram, x: torch.Tensor) -> torch.Tensor:
+        return module.method([x.contiguous()])[0]

@@ -1,0 +1,165 @@
+"""ExecuTorch (`.pte`): export of the tiny UNet, weights read back from the file, the host
+benchmark through ExecuTorch's runtime, int8 through the XNNPACK quantizer, and error rows."""
+
+import json
+
+import pytest
+import torch
+
+from frbench.bench.job import bench_model
+from frbench.bench.result import check_result
+from frbench.checkpoint import save_checkpoint
+from frbench.data import load_split
+from frbench.errors import ExportError
+from frbench.export import EXPORTERS, export_model
+from frbench.export.pte import quantize_for_xnnpack, read_pte
+from frbench.methods import get_method
+from frbench.models import UNet, UNetConfig
+from frbench.runtimes import RUNTIMES
+
+KEY = {"method": "baseline", "level": "dense", "seed": 0, "fmt": "pte"}
+PLAN = {"warmup": 2, "iters": 5, "threads": 1, "timeout_s": 120, "dice_images": 0}
+
+
+@pytest.fixture(scope="module")
+def pte_export(tmp_path_factory, tiny_dataset):
+    """The tiny baseline (BatchNorm, no conv bias) exported once to .pte for this module."""
+    d = tmp_path_factory.mktemp("pte")
+    torch.manual_seed(0)
+    model = UNet(UNetConfig(width=4, depth=2)).eval()
+    ckpt = d / "model.pt"
+    save_checkpoint(ckpt, method="baseline", level="dense", arch=get_method("baseline").arch(model), model=model,
+                    meta={"seed": 0})
+    record = export_model(key=KEY, checkpoint=ckpt, data=tiny_dataset, out=d / "model.pte",
+                          record_out=d / "export_pte.json")
+    return d / "model.pte", d / "export_pte.json", record
+
+
+def test_pte_export_record(pte_export):
+    path, record_path, record = pte_export
+    assert record["error"] is None, record["error"]
+    assert json.loads(record_path.read_text())["key"] == KEY
+    ex = record["exporter"]
+    assert ex["executorch"].startswith("1.4.1") and ex["torch"].startswith("2.13.0")
+    ops = ex["delegation"]
+    # every op of the UNet runs inside XNNPACK: 13 convolutions (10 3x3, 2 transposed, the 1x1 head)
+    assert ops["delegated_subgraphs"] == {"XnnpackBackend": 1}
+    assert ops["non_delegated_ops"] == 0 and ops["non_delegated_by_op"] == {}
+    assert ops["delegated_by_op"]["aten.convolution.default"] == 13
+    assert ops["delegated_ops"] == sum(ops["delegated_by_op"].values())
+    assert ex["quantized"] is False and ex["storage"]["opaque_bytes"] == 0
+    assert record["bytes"] == path.stat().st_size == ex["storage"]["file_bytes"]
+    assert record["runtime"] == {"name": "executorch", "version": ex["executorch"]}
+    assert record["fidelity"]["max_abs_diff"] < 1e-4
+    assert record["fidelity"]["dice_eager"] == record["fidelity"]["dice_exported"]
+    # XNNPACK folds BatchNorm into the convolutions: fewer numbers than the state dict, all read from the file
+    assert 0 < record["stored_numbers"] < sum(p.numel() for p in UNet(UNetConfig(width=4, depth=2)).state_dict().values())
+
+
+def test_stored_tensors_are_the_weights_in_the_file(tiny_dataset, tmp_path):
+    """Without BatchNorm nothing is folded: the .pte holds exactly the model's numbers
+    (XNNPACK stores conv weights as OHWI, so compare as multisets)."""
+    torch.manual_seed(1)
+    model = UNet(UNetConfig(width=4, depth=2, norm="none", bias=True)).eval()
+    images, _ = load_split(tiny_dataset, "test")
+    EXPORTERS.get("pte").write(model, images[:1], tmp_path / "m.pte")
+    stored = EXPORTERS.get("pte").stored_tensors(tmp_path / "m.pte")
+    assert len(stored) == len(model.state_dict())
+    got = torch.sort(torch.cat([t.flatten() for t in stored.values()])).values
+    want = torch.sort(torch.cat([t.flatten() for t in model.state_dict().values()])).values
+    assert torch.equal(got, want)
+    # and the bytes are the file's: damage one weight in the file, read a different number back
+    data = bytearray((tmp_path / "m.pte").read_bytes())
+    w = model.inc.double_conv[0].weight.detach()
+    needle = w.permute(0, 2, 3, 1).contiguous().numpy().tobytes()[:16]  # OHWI, first 4 floats
+    at = bytes(data).find(needle)
+    assert at > 0
+    data[at:at + 4] = torch.tensor([123.0]).numpy().tobytes()
+    (tmp_path / "damaged.pte").write_bytes(bytes(data))
+    damaged = torch.cat([t.flatten() for t in EXPORTERS.get("pte").stored_tensors(tmp_path / "damaged.pte").values()])
+    assert (damaged == 123.0).sum() == 1
+
+
+def test_host_benchmark_of_pte(pte_export, tiny_dataset, tmp_path):
+    path, record_path, record = pte_export
+    out = tmp_path / "bench" / "pte.json"
+    bench_model(key=KEY, device="host", model=str(path), export_record=str(record_path), data=str(tiny_dataset),
+                plan=PLAN, out=str(out))
+    r = check_result(json.loads(out.read_text()), source=str(out))
+    assert r["error"] is None and r["runner"] == "host" and r["key"] == {**KEY, "device": "host"}
+    assert r["runtime"]["name"] == "executorch" and r["metadata"]["threads"] == 1
+    assert len(r["warmups"]) == 2 and len(r["values"]) == 5 and r["load_ms"] > 0
+    assert r["accuracy"]["dice"] == pytest.approx(record["fidelity"]["dice_exported"])
+
+
+def test_runtime_equals_executorch_runtime_api(pte_export):
+    """The runtime calls the extension that `executorch.runtime` wraps: same outputs."""
+    from executorch.runtime import Runtime
+
+    x = torch.rand(1, 3, 32, 32)
+    ours = RUNTIMES.get("pte").run(RUNTIMES.get("pte").load(pte_export[0]), x)
+    theirs = Runtime.get().load_program(str(pte_export[0])).load_method("forward").execute([x])[0]
+    assert torch.equal(ours, theirs)
+
+
+def test_runtime_sets_executorch_threads(pte_export):
+    from frbench.runtimes.executorch import set_threads
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        module = RUNTIMES.get("pte").load(pte_export[0])
+        assert set_threads(1) == 1
+        y = RUNTIMES.get("pte").run(module, torch.rand(1, 3, 32, 32))
+        assert y.shape == (1, 2, 32, 32)
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_truncated_pte_is_an_error_naming_the_file(pte_export, tmp_path):
+    """(The host runner turns a load error into an error row: tests/test_bench.py.)"""
+    bad = tmp_path / "model.pte"
+    for size in (200, pte_export[0].stat().st_size - 100):
+        bad.write_bytes(pte_export[0].read_bytes()[:size])
+        with pytest.raises(ExportError, match="model.pte"):
+            read_pte(bad)
+        with pytest.raises(RuntimeError, match="model.pte.*truncated or corrupt"):
+            RUNTIMES.get("pte").load(bad)
+
+
+def test_int8_through_the_xnnpack_quantizer(tiny_dataset, tmp_path):
+    torch.manual_seed(0)
+    model = UNet(UNetConfig(width=4, depth=2)).eval()
+    images, _ = load_split(tiny_dataset, "test")
+    program = quantize_for_xnnpack(model, images[:1], [images[i:i + 1] for i in range(len(images))])
+    model.to_exported_program = lambda example: program
+    facts = EXPORTERS.get("pte").write(model, images[:1], tmp_path / "q.pte")
+    assert facts["quantized"] is True and facts["delegation"]["non_delegated_ops"] == 0
+    stored = EXPORTERS.get("pte").stored_tensors(tmp_path / "q.pte")
+    by_dtype = {}
+    for t in stored.values():
+        by_dtype[t.dtype] = by_dtype.get(t.dtype, 0) + t.numel()
+    conv_weights = sum(m.weight.numel() for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)))
+    assert by_dtype[torch.int8] == conv_weights  # int8 weights, read from the file
+    rt = RUNTIMES.get("pte")
+    out = rt.run(rt.load(tmp_path / "q.pte"), images[:1])
+    assert (out - model(images[:1])).abs().max() < 0.05
+
+
+def test_a_model_pte_cannot_take_is_an_error_row_and_ptl_goes_on(tiny_checkpoint, tiny_dataset, tmp_path, monkeypatch):
+    """Eager-mode quantized modules (what .ptl runs) cannot be lowered: .pte records why."""
+    import frbench.export.job as job
+    from frbench.checkpoint import load_model
+
+    def eager_quantized(path):
+        model, ckpt = load_model(path)
+        model.quant = torch.ao.nn.quantized.Quantize(1.0, 0, torch.quint8)  # never called by forward
+        return model, ckpt
+
+    monkeypatch.setattr(job, "load_model", eager_quantized)
+    records = {fmt: export_model(key={**KEY, "fmt": fmt}, checkpoint=tiny_checkpoint, data=tiny_dataset,
+                                 out=tmp_path / f"model.{fmt}", record_out=tmp_path / f"export_{fmt}.json")
+               for fmt in ("pte", "ptl")}
+    assert "ExportError" in records["pte"]["error"] and "quant" in records["pte"]["error"]
+    assert (tmp_path / "model.pte").stat().st_size == 0
+    assert records["ptl"]["error"] is None
