@@ -39,6 +39,7 @@ def bench_one(model: str, fmt: str, data: str, plan: Plan) -> dict:
     result["device"] = host_facts()  # first: the load average before we add to it
     torch.set_num_threads(plan.threads)
     runtime = RUNTIMES.get(fmt)
+    runtime.prepare()  # the runtime's own library: loaded before rss_before_load and outside load_ms
     result["runtime"] = {"name": runtime.name, "version": runtime.version()}
     result["metadata"] = {"date": utc_now(), "python": platform.python_version(), "torch": torch.__version__,
                           "frbench": __version__, "threads": torch.get_num_threads(),

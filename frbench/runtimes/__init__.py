@@ -1,7 +1,8 @@
 """Runtimes that load and run an exported model on the host, one per file format.
 
 Export uses them to check fidelity, and the benchmark worker to time and score
-the model. A runtime answers: `name`, `version()`, `load(path)`, `run(module, x)`.
+the model. A runtime answers: `name`, `version()`, `prepare()` (load the runtime itself,
+before anything is timed or measured), `load(path)`, `run(module, x)`.
 """
 
 from ..registry import Registry

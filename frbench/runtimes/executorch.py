@@ -55,13 +55,15 @@ class ExecuTorchRuntime:
 
     @staticmethod
     def version() -> str:
-        """The executorch version; also loads the runtime library (milliseconds). The worker
-        records the runtime before it times the load, so the library, like torch for `.ptl`,
-        is in memory before `rss_before_load` and outside `load_ms`."""
         from executorch.version import __version__
 
-        _lib()
         return __version__
+
+    @staticmethod
+    def prepare() -> None:
+        """Load the runtime library (milliseconds), so that, like torch for `.ptl`, it is in
+        memory before `rss_before_load` and outside `load_ms`."""
+        _lib()
 
     @staticmethod
     def load(path):

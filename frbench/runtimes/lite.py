@@ -15,6 +15,10 @@ class LiteRuntime:
         return torch.__version__
 
     @staticmethod
+    def prepare() -> None:
+        """Nothing to load: the lite interpreter is part of torch, imported already."""
+
+    @staticmethod
     def load(path):
         return _load_for_lite_interpreter(str(path))
 
