@@ -1,0 +1,110 @@
+"""FR's dynamic tail truncation schedule and the training hook that applies it.
+
+Zhao et al. (IEEE Access 2023, "dynamic tail truncation") shrink the kept ratio
+of every layer geometrically towards a target:
+
+    beta_n = beta_{n-1} - gamma * (beta_{n-1} - eps),    beta_0 = 1,
+
+and keep the round(beta_n * numel) lowest zigzag ranks, but never fewer than a
+per-layer floor. The paper states the update per epoch with gamma = 0.01; the
+released code (`freqreg`, `Conv2d_FR4d.forward`) applies it on every forward pass
+with gamma = 0.1 and floors of 128 coefficients per conv and 256 per linear layer.
+Both are modes here ("epoch", "step"), and "fixed" trains at a fixed count per
+layer from the start (the released UNet keeps 33 per layer).
+
+Kept counts only shrink: a dropped coefficient never comes back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Iterator
+
+import torch.nn as nn
+
+from .layers import FRLinear, fr_layers
+
+MODES = ("step", "epoch", "fixed")
+
+
+@dataclass(frozen=True)
+class TruncationSchedule:
+    mode: str = "step"  # "step": update after every optimiser step (released code); "epoch": paper text
+    gamma: float = 0.1  # fraction of the gap to eps closed per update (paper: 0.01 per epoch)
+    eps: float = 0.0  # target kept ratio, approached from above
+    min_kept_conv: int = 128  # floor per conv / transposed conv layer (released code: 128)
+    min_kept_linear: int = 256  # floor per linear layer (released code: 256)
+    fixed_count: int = 33  # "fixed" mode: coefficients kept per layer (released UNet: 33)
+
+    def __post_init__(self):
+        assert self.mode in MODES, f"mode must be one of {MODES}, got {self.mode!r}"
+        assert 0.0 < self.gamma <= 1.0, f"gamma must be in (0, 1], got {self.gamma}"
+        assert 0.0 <= self.eps <= 1.0, f"eps must be in [0, 1], got {self.eps}"
+        assert min(self.min_kept_conv, self.min_kept_linear, self.fixed_count) >= 1, "counts must be >= 1"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def next_ratio(ratio: float, gamma: float, eps: float) -> float:
+    """One truncation update: beta - gamma * (beta - eps)."""
+    return ratio - gamma * (ratio - eps)
+
+
+def target_count(ratio: float, numel: int, floor: int) -> int:
+    """Coefficients a layer of `numel` keeps at `ratio`: round(ratio * numel), at least the floor, at most numel.
+
+    Rounding (not ceil) lets the count reach eps * numel, which beta only approaches.
+    """
+    return min(numel, max(floor, round(ratio * numel)))
+
+
+def _layers(model: nn.Module) -> Iterator[tuple[str, nn.Module, str]]:
+    for name, layer in fr_layers(model):
+        yield name, layer, "linear" if isinstance(layer, FRLinear) else "conv"
+
+
+class TruncationHook:
+    """Applies a TruncationSchedule to every FR layer of a model during training.
+
+    Constructing it sets the starting counts (all coefficients, or `fixed_count`
+    in "fixed" mode). The shared training loop then calls:
+
+        hook = TruncationHook(schedule, model)
+        for epoch ...:
+            for step ...:
+                loss.backward(); opt.step()
+                hook.on_step_end(model, step)
+            record.update(hook.on_epoch_end(model, epoch))
+
+    `on_epoch_end` returns the kept count of every FR layer and their total, for
+    the epoch's record in train.json.
+    """
+
+    def __init__(self, schedule: TruncationSchedule, model: nn.Module):
+        self.schedule = schedule
+        self.ratio = 1.0
+        if schedule.mode == "fixed":
+            for _, layer, _ in _layers(model):
+                layer.set_kept(min(layer.kept_count(), schedule.fixed_count))
+
+    def _floor(self, kind: str) -> int:
+        return self.schedule.min_kept_linear if kind == "linear" else self.schedule.min_kept_conv
+
+    def _advance(self, model: nn.Module) -> None:
+        s = self.schedule
+        self.ratio = next_ratio(self.ratio, s.gamma, s.eps)
+        for _, layer, kind in _layers(model):
+            target = target_count(self.ratio, layer.coeffs.numel(), self._floor(kind))
+            if target < layer.kept_count():
+                layer.set_kept(target)
+
+    def on_step_end(self, model: nn.Module, step: int) -> None:
+        if self.schedule.mode == "step":
+            self._advance(model)
+
+    def on_epoch_end(self, model: nn.Module, epoch: int) -> dict:
+        if self.schedule.mode == "epoch":
+            self._advance(model)
+        kept = {name: layer.kept_count() for name, layer, _ in _layers(model)}
+        return {"fr_ratio": self.ratio, "fr_kept": kept, "fr_kept_total": sum(kept.values())}
