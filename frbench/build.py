@@ -17,6 +17,7 @@ from .checkpoint import load_model, save_checkpoint
 from .data import load_split
 from .io import atomic_write_json
 from .methods import MethodContext, get_method
+from .provenance import stamp
 from .train import TrainConfig, fit, seed_everything
 
 
@@ -51,7 +52,8 @@ def build_model(*, method: str, level: str, seed: int, data: str, config: dict, 
 
     record.update(key={"method": method, "level": level, "seed": seed}, budget=budget, build_seconds=build_seconds,
                   threads=torch.get_num_threads(), device=str(device), torch=torch.__version__, frbench=__version__,
-                  python=platform.python_version(), baseline=baseline, config=config)
+                  python=platform.python_version(), baseline=baseline, config=config,
+                  provenance=stamp({"config": config, "seed": seed, "level": level}))
     save_checkpoint(out, method=method, level=level, arch=m.arch(model), model=model,
                     meta={"seed": seed, "best_epoch": record["best_epoch"], "best_val_dice": record["best_val_dice"]})
     atomic_write_json(record_out, record)

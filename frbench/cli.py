@@ -87,11 +87,15 @@ def cmd_report(a):
     from .provenance import collect
     from .report import render_report
 
+    summary = pd.read_csv(a.summary)
     provenance = collect(a.config_json)
+    # Results made by other code than this report's: said in the report, never pooled silently.
+    provenance["result_commits"] = sorted(summary["git_commit"].dropna().astype(str).unique())
+    provenance["results_from_dirty_tree"] = bool(summary["git_dirty"].fillna(False).astype(bool).any())
     atomic_write_json(a.provenance, provenance)
     rerun = f"snakemake --cores all --configfile {a.configfile} all" if a.configfile else "snakemake --cores all all"
     figures = {Path(f).stem: Path(f) for f in a.figures}
-    html = render_report(pd.read_csv(a.summary), figures, provenance, rerun,
+    html = render_report(summary, figures, provenance, rerun,
                          dice_budget=a.config_json["report"]["dice_budget"],
                          fidelity_tolerance=a.config_json["report"]["fidelity_tolerance"])
     atomic_write_text(a.out, html)

@@ -44,7 +44,19 @@ def package_versions() -> dict:
     return versions
 
 
+def stamp(settings: dict) -> dict:
+    """What every result file carries about where it came from: the code (git commit and
+    dirty flag of the frbench checkout), a hash of the settings this job ran with, the
+    package versions, the CPU and the thread count."""
+    import torch
+
+    return {"git": git_state(Path(__file__).resolve().parent), "settings_hash": config_hash(settings),
+            "packages": package_versions(), "python": platform.python_version(), "cpu": cpu_model(),
+            "threads": torch.get_num_threads()}
+
+
 def collect(config: dict, cwd: str | Path = ".") -> dict:
-    return {"git": git_state(cwd), "config_hash": config_hash(config), "config": config,
+    """results/provenance.json: the study as a whole (the config as run, and its hash)."""
+    return {"git": git_state(Path(__file__).resolve().parent), "config_hash": config_hash(config), "config": config,
             "packages": package_versions(), "python": platform.python_version(),
             "host": {"cpu": cpu_model(), "machine": platform.machine(), "system": platform.platform()}}

@@ -54,6 +54,8 @@ def test_host_benchmark_result(exported, tiny_dataset, tmp_path):
     assert 0 <= r["accuracy"]["dice"] <= 1 and r["accuracy"]["images"] == len(r["accuracy"]["dice_per_image"])
     assert r["runtime"]["name"] == "pytorch-lite" and r["metadata"]["threads"] == 1
     assert r["device"]["kind"] == "host" and len(r["device"]["load_avg"]) == 3
+    assert r["provenance"]["git"]["commit"] and len(r["provenance"]["settings_hash"]) == 16
+    assert r["provenance"]["packages"]["torch"].startswith("2.13") and r["provenance"]["threads"] >= 1
     exported_dice = json.loads(record.read_text())["fidelity"]["dice_exported"]
     assert r["accuracy"]["dice"] == pytest.approx(exported_dice)
 

@@ -35,6 +35,7 @@ def test_export_record_measures_the_file(tiny_checkpoint, tiny_dataset, tmp_path
     assert rec["fidelity"]["max_abs_diff"] < 1e-5
     assert rec["fidelity"]["dice_eager"] == rec["fidelity"]["dice_exported"]
     assert rec["exporter"]["mobile_optimized"] == torch.backends.xnnpack.enabled
+    assert rec["provenance"]["git"]["commit"] and rec["provenance"]["packages"]["executorch"] == "1.4.1"
 
 
 def test_corrupt_checkpoint_gives_error_record_not_crash(tiny_checkpoint, tiny_dataset, tmp_path):

@@ -39,6 +39,7 @@ def test_build_model_writes_checkpoint_and_record(tiny_dataset, tmp_path):
     assert len(saved["epochs"]) == 2 and all(0 <= e["val_dice"] <= 1 and math.isfinite(e["loss"]) for e in saved["epochs"])
     assert saved["wall_seconds"] > 0 and saved["peak_rss_kb"] > 0
     assert saved["best_val_dice"] == max(e["val_dice"] for e in saved["epochs"])
+    assert saved["provenance"]["git"]["commit"] and saved["device"] == "cpu"
     model, ckpt = load_model(tmp_path / "model.pt")
     assert ckpt["method"] == "baseline" and ckpt["meta"]["best_epoch"] == record["best_epoch"]
     images, _ = load_split(tiny_dataset, "val")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from ..io import atomic_write_json, read_json
+from ..provenance import stamp
 from . import runner_for
 from .plan import Plan
 from .result import check_result, empty_result, with_stats
@@ -25,5 +26,6 @@ def bench_model(*, key: dict, device: str, model: str, export_record: str, data:
         result = empty_result(runner=runner, model=model, fmt=key["fmt"], plan=plan, error=f"{type(e).__name__}: {e}")
     result["key"] = {**key, "device": device}
     result["plan"] = plan_.to_dict()
+    result["provenance"] = stamp({"plan": result["plan"], "key": result["key"]})
     atomic_write_json(out, check_result(result, source=out))
     return result

@@ -25,6 +25,7 @@ from ..checkpoint import load_model
 from ..data import load_split
 from ..io import atomic_path, atomic_write_json
 from ..metrics import dice_per_image, predict_mask
+from ..provenance import stamp
 from ..runtimes import RUNTIMES
 from . import EXPORTERS
 
@@ -94,5 +95,6 @@ def export_model(*, key: dict, checkpoint: str, data: str, out: str, record_out:
         record["error"] = f"{type(e).__name__}: {e}"
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_bytes(b"")  # the declared output exists; its emptiness and `error` say why
+    record["provenance"] = stamp({"key": key})
     atomic_write_json(record_out, record)
     return record

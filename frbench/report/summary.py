@@ -35,7 +35,9 @@ def _bench_row(r: dict) -> dict:
                rss_after_load_kb=mem.get("rss_after_load"), dice=acc.get("dice"), dice_images=acc.get("images"),
                runtime=runtime.get("name"), runtime_version=runtime.get("version"),
                device_name=device.get("cpu") or device.get("model"), emulator=device.get("emulator"),
-               load_avg_1m=(device.get("load_avg") or [None])[0], warnings="; ".join(r.get("warnings") or []))
+               load_avg_1m=(device.get("load_avg") or [None])[0], warnings="; ".join(r.get("warnings") or []),
+               git_commit=((r.get("provenance") or {}).get("git") or {}).get("commit"),
+               git_dirty=((r.get("provenance") or {}).get("git") or {}).get("dirty"))
     return row
 
 
