@@ -20,7 +20,11 @@ class LiteRuntime:
 
     @staticmethod
     def load(path):
-        return _load_for_lite_interpreter(str(path))
+        try:
+            return _load_for_lite_interpreter(str(path))
+        except RuntimeError as e:
+            raise RuntimeError(f"{path}: the lite interpreter could not load it ({str(e).splitlines()[0]}): a truncated "
+                               "or corrupt .ptl; delete it and rerun its export") from None
 
     @staticmethod
     def run(module, x: torch.Tensor) -> torch.Tensor:
