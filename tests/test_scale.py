@@ -1,0 +1,54 @@
+"""Paper scale through the SLURM profile, planned but not run (issue #7): `snakemake -n` with
+workflow/profiles/slurm and config/paper.yaml on a Carvana-layout folder. Training jobs ask
+for a GPU; benchmark jobs do not, and take no phone when the device is the host."""
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+import yaml
+from PIL import Image
+
+from conftest import ROOT
+
+
+def carvana_folder(root, n=6):
+    """Kaggle's layout: train/<car>_<view>.jpg and train_masks/<car>_<view>_mask.gif (palettised 0/1)."""
+    (root / "train").mkdir()
+    (root / "train_masks").mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 255, (64, 96, 3), dtype=np.uint8)).save(root / "train" / f"car{i:03d}_01.jpg")
+        mask = Image.fromarray((rng.random((64, 96)) > 0.5).astype(np.uint8), mode="L").convert("P")
+        mask.save(root / "train_masks" / f"car{i:03d}_01_mask.gif")
+
+
+def jobs(plan: str) -> list[tuple[str, str]]:
+    """(rule, resources line) of every job a dry run plans."""
+    return re.findall(r"^(?:local)?rule (\w+):\n(?:.*\n)*?\s+resources: (.*)$", plan, flags=re.M)
+
+
+def test_paper_config_plans_gpu_training_on_slurm(tmp_path):
+    carvana_folder(tmp_path)
+    override = tmp_path / "carvana.yaml"
+    override.write_text(yaml.safe_dump({"data": {"folder": {"images": str(tmp_path / "train"),
+                                                            "masks": str(tmp_path / "train_masks")}}}))
+    proc = subprocess.run([sys.executable, "-m", "snakemake", "--dry-run", "--workflow-profile",
+                           str(ROOT / "workflow/profiles/slurm"), "--snakefile", str(ROOT / "workflow/Snakefile"),
+                           "--configfile", str(ROOT / "config/paper.yaml"), str(override),
+                           "--directory", str(tmp_path / "run"), "all"], capture_output=True, text=True, cwd=ROOT)
+    plan = proc.stdout + proc.stderr
+    assert proc.returncode == 0, plan[-3000:]
+    assert "profile workflow/profiles/slurm" in plan or "profiles/slurm" in plan
+    planned = jobs(plan)
+    paper = yaml.safe_load((ROOT / "config/paper.yaml").read_text())
+    methods = paper["methods"]
+    training = [(r, res) for r, res in planned if r in methods]
+    n_models = sum(len(m["levels"]) for m in methods.values()) * len(paper["seeds"])
+    assert len(training) == n_models
+    assert all("gpu=1" in res for _, res in training), training
+    bench = [res for r, res in planned if r == "bench"]
+    assert len(bench) == n_models * len(paper["formats"])
+    assert all("gpu=" not in res and "android_device=0" in res for res in bench)
+    assert sum(r == "dataset" for r, _ in planned) == 1
