@@ -137,54 +137,14 @@ public final class Json {
         writeValue(sb, it.next());
       }
       sb.append(']');
-    } else if (v instanceof double[]) {
-      double[] a = (double[]) v;
+    } else if (v.getClass().isArray()) {
+      // double[], float[], long[], int[], Object[]...: each element boxed and written as above
       sb.append('[');
-      for (int i = 0; i < a.length; i++) {
+      for (int i = 0; i < java.lang.reflect.Array.getLength(v); i++) {
         if (i > 0) {
           sb.append(',');
         }
-        sb.append(number(a[i]));
-      }
-      sb.append(']');
-    } else if (v instanceof float[]) {
-      float[] a = (float[]) v;
-      sb.append('[');
-      for (int i = 0; i < a.length; i++) {
-        if (i > 0) {
-          sb.append(',');
-        }
-        sb.append(number(a[i]));
-      }
-      sb.append(']');
-    } else if (v instanceof long[]) {
-      long[] a = (long[]) v;
-      sb.append('[');
-      for (int i = 0; i < a.length; i++) {
-        if (i > 0) {
-          sb.append(',');
-        }
-        sb.append(a[i]);
-      }
-      sb.append(']');
-    } else if (v instanceof int[]) {
-      int[] a = (int[]) v;
-      sb.append('[');
-      for (int i = 0; i < a.length; i++) {
-        if (i > 0) {
-          sb.append(',');
-        }
-        sb.append(a[i]);
-      }
-      sb.append(']');
-    } else if (v instanceof Object[]) {
-      Object[] a = (Object[]) v;
-      sb.append('[');
-      for (int i = 0; i < a.length; i++) {
-        if (i > 0) {
-          sb.append(',');
-        }
-        writeValue(sb, a[i]);
+        writeValue(sb, java.lang.reflect.Array.get(v, i));
       }
       sb.append(']');
     } else {
