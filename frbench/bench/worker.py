@@ -43,7 +43,8 @@ def bench_one(model: str, fmt: str, data: str, plan: Plan) -> dict:
     result["runtime"] = {"name": runtime.name, "version": runtime.version()}
     result["metadata"] = {"date": utc_now(), "python": platform.python_version(), "torch": torch.__version__,
                           "frbench": __version__, "threads": torch.get_num_threads(),
-                          "interop_threads": torch.get_num_interop_threads(), "timer": "time.perf_counter_ns"}
+                          "interop_threads": torch.get_num_interop_threads(), "timer": "time.perf_counter_ns",
+                          "quantized_engine": torch.backends.quantized.engine}
     result["model"]["bytes"] = Path(model).stat().st_size
     images, masks = load_split(data, "test")
     if plan.dice_images:

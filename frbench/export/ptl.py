@@ -6,6 +6,8 @@ raise inside that pass, so it is skipped and the export says so
 (`mobile_optimized: false`).
 """
 
+from pathlib import Path
+
 import torch
 import torch.backends.xnnpack
 
@@ -31,10 +33,36 @@ class LiteExporter:
             from torch.utils.mobile_optimizer import optimize_for_mobile
 
             scripted = optimize_for_mobile(scripted)
-        scripted._save_for_lite_interpreter(str(path))
+        # Saved through a buffer: `_save_for_lite_interpreter(path)` writes the file's own name
+        # into the archive, so the same model would give different bytes in different places.
+        Path(path).write_bytes(scripted._save_to_buffer_for_lite_interpreter())
         return {"mobile_optimized": optimized, "xnnpack_enabled": optimized, "torch": torch.__version__}
 
     @staticmethod
     def stored_tensors(path) -> dict:
         # A .ptl also carries the full TorchScript module, which torch.jit.load reads.
-        return dict(torch.jit.load(str(path), map_location="cpu").state_dict())
+        module = torch.jit.load(str(path), map_location="cpu")
+        return {**module.state_dict(), **_packed_tensors(module)}
+
+
+def _packed_tensors(module) -> dict:
+    """Tensors held inside packed-parameter objects, which state_dict() does not list:
+    a quantized conv keeps its int8 weight and float bias in `_packed_params`
+    (a TorchScript class), found here through the attributes each forward reads."""
+    found = {}
+    for name, sub in module.named_modules():
+        try:
+            graph = sub.graph
+        except (AttributeError, RuntimeError):  # a module without a forward method
+            continue
+        for node in graph.findAllNodes("prim::GetAttr", recurse=False):
+            attr = node.s("name")
+            if not node.output().type().str().startswith("__torch__.torch.classes.") or not sub._c.hasattr(attr):
+                continue
+            obj = sub._c.getattr(attr)
+            if "unpack" not in obj._method_names():
+                continue
+            for i, t in enumerate(obj.unpack()):
+                if isinstance(t, torch.Tensor):
+                    found[f"{name + '.' if name else ''}{attr}.{i}"] = t
+    return found

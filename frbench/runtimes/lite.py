@@ -16,7 +16,11 @@ class LiteRuntime:
 
     @staticmethod
     def prepare() -> None:
-        """Nothing to load: the lite interpreter is part of torch, imported already."""
+        """The lite interpreter is part of torch, imported already. Int8 models run on
+        qnnpack, the engine phones use and the one they were calibrated for: x86's
+        kernels (the host's default) saturate differently and change their Dice."""
+        if "qnnpack" in torch.backends.quantized.supported_engines:
+            torch.backends.quantized.engine = "qnnpack"
 
     @staticmethod
     def load(path):
