@@ -54,7 +54,9 @@ def build_model(*, method: str, level: str, seed: int, data: str, config: dict, 
                   threads=torch.get_num_threads(), device=str(device), torch=torch.__version__, frbench=__version__,
                   python=platform.python_version(), baseline=baseline, config=config,
                   provenance=stamp({"config": config, "seed": seed, "level": level}))
-    save_checkpoint(out, method=method, level=level, arch=m.arch(model), model=model,
+    arch = m.arch(model)  # what the method decided (channels, ranks, per-layer int8/float, kept counts)
+    record["arch"] = arch
+    save_checkpoint(out, method=method, level=level, arch=arch, model=model,
                     meta={"seed": seed, "best_epoch": record["best_epoch"], "best_val_dice": record["best_val_dice"]})
     atomic_write_json(record_out, record)
     return record
