@@ -101,6 +101,15 @@ def cmd_report(a):
     atomic_write_text(a.out, html)
 
 
+def cmd_reference(a):
+    from .methods.fr import import_reference
+
+    record = import_reference(folder=a.dir, size=tuple(a.size), out_checkpoint=a.out_checkpoint,
+                              out_dataset=a.out_dataset, out_record=a.out_record, threads=a.threads)
+    print(f"FR reference: {record['coefficients']} coefficients, mean Dice {record['dice']:.4f} on "
+          f"{record['dataset']['images']} images at {a.size[0]}x{a.size[1]}")
+
+
 def cmd_methods(a):
     from .methods import get_method, list_methods
 
@@ -186,6 +195,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--provenance", required=True)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("reference", help="import the FR paper's released UNet as an `fr` checkpoint, with its test images")
+    p.add_argument("--dir", required=True, help="folder with unet_fr.tar.xz and testimgs/ (../shared/fr_reference)")
+    p.add_argument("--size", type=int, nargs=2, default=[640, 959], metavar=("H", "W"),
+                   help="resize the test images to H x W (default: their full resolution, 640 959)")
+    p.add_argument("--out-checkpoint", required=True, help="model.pt (method fr, level k33, seed 0)")
+    p.add_argument("--out-dataset", required=True, help=".npz whose test split holds the 16 images")
+    p.add_argument("--out-record", required=True, help="JSON: what was imported and its Dice, measured here")
+    p.add_argument("--threads", type=int)
+    p.set_defaults(func=cmd_reference)
 
     p = sub.add_parser("methods", help="list the registered compression methods")
     p.set_defaults(func=cmd_methods)

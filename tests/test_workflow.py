@@ -1,6 +1,7 @@
 """The tiny study, end to end through snakemake, and the workflow's own checks."""
 
 import csv
+import json
 import re
 import subprocess
 import sys
@@ -50,6 +51,20 @@ def test_summary_has_a_sound_row_per_model(tiny_study):
     base = next(r for r in rows if r["method"] == "baseline")
     assert float(base["compression_by_bytes"]) == 1.0  # the baseline against itself
     assert int(base["stored_numbers"]) >= int(base["params_eager"]) > 0
+
+
+@pytest.mark.slow
+def test_fr_row_is_the_compact_file_and_records_its_training(tiny_study):
+    rows = {r["method"]: r for r in csv.DictReader((tiny_study / "summary.csv").open())}
+    fr, base = rows["fr"], rows["baseline"]
+    assert fr["ratio_against"] == "baseline" and int(fr["stored_numbers"]) < int(base["stored_numbers"]) / 5
+    assert float(fr["floor_bytes"]) < int(fr["file_bytes"]) and float(fr["dense_file_bytes"]) > 0
+    assert float(fr["fidelity_max_abs"]) < 1e-2
+    assert float(fr["train_peak_rss_kb"]) > 0 and float(base["train_peak_rss_kb"]) > 0
+    train = json.loads(next((tiny_study / "models" / "fr").glob("*/seed0/train.json")).read_text())
+    assert train["epochs"][-1]["fr_at_target"] and "fr_kept" in train["epochs"][0]
+    html = (tiny_study / "report.html").read_text()
+    assert "train peak MB" in html and "dense_file_bytes" in html and "floor_bytes" in html
 
 
 @pytest.mark.slow

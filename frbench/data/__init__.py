@@ -11,7 +11,7 @@ pairs from disk), `dataset` (the split, the meta), `store` (the files).
 from .dataset import SPLITS, Dataset, Split, build_dataset, content_sha256
 from .errors import DataError
 from .folder import check_folder, load_folder_pair
-from .store import load_split, write_dataset
+from .store import load_split, write_arrays, write_dataset
 
 __all__ = [
     "SPLITS",
@@ -23,5 +23,6 @@ __all__ = [
     "content_sha256",
     "load_folder_pair",
     "load_split",
+    "write_arrays",
     "write_dataset",
 ]

@@ -25,11 +25,18 @@ from .errors import DataError
 def write_dataset(cfg: dict, npz_path: str | os.PathLike, json_path: str | os.PathLike) -> dict:
     """Build the dataset of the config's `data` block; write arrays and meta atomically; return the meta."""
     dataset = build_dataset(cfg)
-    # np.savez appends ".npz" to a path without it, so write through a file object.
-    with atomic_path(npz_path) as tmp, open(tmp, "wb") as f:
-        np.savez_compressed(f, allow_pickle=False, **dataset.arrays())
+    write_arrays(dataset.arrays(), npz_path)
     atomic_write_json(json_path, dataset.meta)
     return dataset.meta
+
+
+def write_arrays(arrays: dict[str, np.ndarray], npz_path: str | os.PathLike) -> None:
+    """Write `{split}_images` / `{split}_masks` arrays (see `split_arrays`) as one compressed
+    .npz, atomically. A split may be empty, (0, H, W, 3) and (0, H, W): a dataset made only
+    for testing, such as the FR paper's 16 released images, has no training images."""
+    # np.savez appends ".npz" to a path without it, so write through a file object.
+    with atomic_path(npz_path) as tmp, open(tmp, "wb") as f:
+        np.savez_compressed(f, allow_pickle=False, **arrays)
 
 
 def _rebuild_hint(path: Path) -> str:

@@ -3,7 +3,9 @@
 The JSON measures the file a phone would download (bytes, gzip bytes, sha256,
 numbers stored, non-zero numbers) and its fidelity: the largest absolute
 difference between the eager model's logits and the exported model's, run by the
-format's own runtime over the test images, with both Dice scores.
+format's own runtime over the test images, with both Dice scores. A model may add
+facts about its file with `export_facts(fmt, example) -> dict` (FR: its floor, and the
+plain dense export of the same weights, `dense_export`).
 
 A model the exporter cannot handle, or a checkpoint that cannot be read, does not
 fail the job: the JSON gets an `error` naming the cause and the model file is left
@@ -79,6 +81,7 @@ def export_model(*, key: dict, checkpoint: str, data: str, out: str, record_out:
     try:
         model, _ = load_model(checkpoint)
         exporter, runtime = EXPORTERS.get(fmt), RUNTIMES.get(fmt)
+        runtime.prepare()  # the same engine settings as the benchmark, for the fidelity check
         images, masks = load_split(data, "test")
         t0 = time.monotonic()
         with atomic_path(out) as tmp:
@@ -88,6 +91,9 @@ def export_model(*, key: dict, checkpoint: str, data: str, out: str, record_out:
         record.update(file_facts(out))
         record.update(count_numbers(exporter.stored_tensors(out)))
         record["params_eager"] = sum(p.numel() for p in model.parameters())
+        describe = getattr(model, "export_facts", None)  # a model may add facts about its file (FR: floor, dense export)
+        if callable(describe):
+            record.update(describe(fmt, images[:1]))
         record["runtime"] = {"name": runtime.name, "version": runtime.version()}
         record["fidelity"] = fidelity(model, runtime.load(out), runtime, images, masks)
     except Exception as e:  # noqa: BLE001 - any failure becomes an error row; the traceback goes to the log

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..io import atomic_write_bytes
-from .dct import apply_dct, dct_matrix, head_dims
+from .dct import dct_rows, head_inverse
 from .layers import FRConv2d, FRConvTranspose2d, FRLinear, fr_layers
 from .zigzag import block_order, leading_block, zigzag_order
 
@@ -65,14 +65,14 @@ def rebuild_weight(coeffs: Tensor, shape: List[int]) -> Tensor:
     """Dense float32 weight of `shape` from its kept coefficients in zigzag order:
     put them at zigzag ranks 0..K-1 of a leading block of zeros that holds those
     ranks, then take the N-D inverse DCT of the whole tensor from that block
-    (as dct.idctn_head)."""
+    (`dct.head_inverse`: three matrix products for a conv weight, with only the
+    first rows of each DCT matrix computed)."""
     k = coeffs.numel()
     block = leading_block(shape, k)
     head = torch.zeros(block, dtype=torch.float32, device=coeffs.device)
     head.view(-1)[block_order(block, k).to(coeffs.device)] = coeffs.float()
-    dims = head_dims(len(shape))
-    mats = [dct_matrix(shape[d], torch.float32, coeffs.device)[: block[d]] for d in dims]
-    return apply_dct(head, dims, mats, True)
+    rows = [dct_rows(shape[d], block[d], torch.float32, coeffs.device) for d in range(len(shape))]
+    return head_inverse(head, shape, rows, None)
 
 
 class PackedLayer(nn.Module):

@@ -29,8 +29,8 @@ import torch.nn as nn
 from torch import Tensor
 
 from ..models.unet import UNet, UNetConfig
-from .dct import dctn, idctn_head
-from .zigzag import keep_mask, leading_block
+from .dct import dctn, head_inverse, head_inverse_joint, head_rows, joint_basis
+from .zigzag import head_block, keep_mask
 
 INITS = ("random", "dct")
 INIT_STD = 0.1  # the paper and its released code draw coefficients from N(0, 0.1)
@@ -47,6 +47,8 @@ class _FRMixin:
         self.register_buffer("kept", torch.tensor(coeffs.numel(), dtype=torch.long))
         self.register_buffer("mask", torch.ones_like(coeffs, dtype=torch.bool), persistent=False)
         self.block = tuple(coeffs.shape)  # a leading block that holds every kept coefficient
+        self._bases = None  # the DCT rows etc. for `block` (dense_weight): rebuilt when block, dtype or device change
+        self._head_mask = None  # mask[block] as coeffs.dtype: rebuilt when the mask changes
 
     def __getattr__(self, name: str):
         # Module.__getattr__ only runs when normal lookup fails; once `weight` has
@@ -58,8 +60,28 @@ class _FRMixin:
     def dense_weight(self) -> Tensor:
         """The spatial weight: idctn(coeffs * mask) over all dimensions (computed
         from the leading block that holds the kept coefficients, the rest being zero)."""
-        block = tuple(slice(0, b) for b in self.block)
-        return idctn_head(self.coeffs[block] * self.mask[block], self.coeffs.shape)
+        coeffs, block = self.coeffs, self.block
+        bases = self._bases
+        if bases is None or bases[0] != block or bases[1] != coeffs.dtype or bases[2] != coeffs.device:
+            # built once per block (the schedule changes it a few times), not per step; never as
+            # inference tensors, which a later training step could not save for backward
+            with torch.inference_mode(False):
+                rows = head_rows(coeffs.shape, block, coeffs.dtype, coeffs.device)
+                kernel = torch.kron(rows[2], rows[3]) if len(rows) == 4 else None
+                joint = joint_basis(coeffs.shape, rows)
+            slices = tuple(slice(0, b) for b in block)
+            bases = (block, coeffs.dtype, coeffs.device, rows, kernel, slices, list(coeffs.shape), joint)
+            self._bases = bases
+        head_mask = self._head_mask
+        if head_mask is None or head_mask.dtype != coeffs.dtype or head_mask.device != coeffs.device:
+            # the mask over the block, in the coefficients' dtype: a bool mask would be converted twice
+            # a step (forward and backward); rebuilt when the kept count changes
+            with torch.inference_mode(False):
+                head_mask = self._head_mask = self.mask[bases[5]].to(coeffs.dtype)
+        head = coeffs[bases[5]] * head_mask
+        if bases[7] is not None:  # a small block: two products
+            return head_inverse_joint(head, bases[6], bases[7])
+        return head_inverse(head, bases[6], bases[3], bases[4])
 
     def kept_count(self) -> int:
         return int(self.kept)
@@ -77,7 +99,8 @@ class _FRMixin:
     def _refresh_mask(self) -> None:
         shape, k = list(self.coeffs.shape), self.kept_count()
         self.mask.copy_(keep_mask(shape, k))
-        self.block = tuple(leading_block(shape, k))
+        self.block = tuple(head_block(shape, k))
+        self._head_mask = None
 
     def _load_from_state_dict(self, *args, **kwargs):
         super()._load_from_state_dict(*args, **kwargs)
@@ -178,9 +201,10 @@ def fr_arch(model: nn.Module) -> dict:
     }
 
 
-def build_fr_unet(unet_cfg: dict, arch: dict) -> nn.Module:
-    """An FR UNet shaped like `arch` (from `fr_arch`), ready for `load_state_dict`."""
-    model = to_fr(UNet(UNetConfig.from_dict(unet_cfg)))
+def build_fr_unet(unet_cfg: dict, arch: dict, unet_class: type[UNet] = UNet) -> nn.Module:
+    """An FR UNet shaped like `arch` (from `fr_arch`), ready for `load_state_dict`.
+    `unet_class`: UNet or a subclass of it (the `fr` method's, which knows its export)."""
+    model = to_fr(unet_class(UNetConfig.from_dict(unet_cfg)))
     layers = dict(fr_layers(model))
     for key in ("kept", "bias"):
         missing, unknown = sorted(set(layers) - set(arch[key])), sorted(set(arch[key]) - set(layers))

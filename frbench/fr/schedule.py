@@ -84,9 +84,16 @@ class TruncationHook:
     def __init__(self, schedule: TruncationSchedule, model: nn.Module):
         self.schedule = schedule
         self.ratio = 1.0
+        self._model, self._layer_list = None, []
         if schedule.mode == "fixed":
-            for _, layer, _ in _layers(model):
+            for _, layer, _ in self._layers(model):
                 layer.set_kept(min(layer.kept_count(), schedule.fixed_count))
+
+    def _layers(self, model: nn.Module) -> list[tuple[str, nn.Module, str]]:
+        """The model's FR layers, listed once (walking the modules every step costs more than the step's update)."""
+        if model is not self._model:
+            self._model, self._layer_list = model, list(_layers(model))
+        return self._layer_list
 
     def _floor(self, kind: str) -> int:
         return self.schedule.min_kept_linear if kind == "linear" else self.schedule.min_kept_conv
@@ -94,7 +101,7 @@ class TruncationHook:
     def _advance(self, model: nn.Module) -> None:
         s = self.schedule
         self.ratio = next_ratio(self.ratio, s.gamma, s.eps)
-        for _, layer, kind in _layers(model):
+        for _, layer, kind in self._layers(model):
             target = target_count(self.ratio, layer.coeffs.numel(), self._floor(kind))
             if target < layer.kept_count():
                 layer.set_kept(target)
@@ -106,5 +113,5 @@ class TruncationHook:
     def on_epoch_end(self, model: nn.Module, epoch: int) -> dict:
         if self.schedule.mode == "epoch":
             self._advance(model)
-        kept = {name: layer.kept_count() for name, layer, _ in _layers(model)}
+        kept = {name: layer.kept_count() for name, layer, _ in self._layers(model)}
         return {"fr_ratio": self.ratio, "fr_kept": kept, "fr_kept_total": sum(kept.values())}

@@ -19,10 +19,12 @@ code is scriptable, so training and the phone share it (compact.py recomputes th
 order at unpack time instead of storing any index).
 """
 
+import bisect
 import functools
 import math
 from typing import List, Sequence
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -67,6 +69,30 @@ def leading_block(shape: List[int], k: int) -> List[int]:
     return block
 
 
+@functools.lru_cache(maxsize=256)
+def _at_most(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """c[s] = how many indices of `shape` have a coordinate sum of at most s: the
+    cumulative sum of the convolution of one all-ones vector per dim (the histogram
+    of coordinate sums), without a tensor of numel elements."""
+    counts = np.ones(1, dtype=np.int64)
+    for n in shape:
+        counts = np.convolve(counts, np.ones(n, dtype=np.int64))
+    return tuple(np.cumsum(counts).tolist())
+
+
+def head_block(shape: Sequence[int], k: int) -> List[int]:
+    """The smallest leading block of the form min(n, s + 1) per dim that holds zigzag
+    ranks 0..k-1: s is the coordinate sum of rank k - 1.
+
+    What training uses (FR layers, after every change of the kept count): cached per
+    shape, so a schedule that moves every step pays microseconds for it. Not
+    scriptable; the phone uses `leading_block`, which may give a larger block.
+    """
+    shape = [int(n) for n in shape]
+    s = bisect.bisect_left(_at_most(tuple(shape)), k)
+    return [min(n, s + 1) for n in shape]
+
+
 def block_order(block: List[int], k: int) -> Tensor:
     """Flat indices into `block` of its k lowest zigzag ranks, in rank order.
 
@@ -92,11 +118,12 @@ def zigzag_order(shape: List[int], k: int) -> Tensor:
 
 @functools.lru_cache(maxsize=64)
 def _ranks(shape: tuple[int, ...]) -> Tensor:
-    numel = math.prod(shape)
-    order = zigzag_order(list(shape), numel)
-    ranks = torch.empty(numel, dtype=torch.long)
-    ranks[order] = torch.arange(numel, dtype=torch.long)
-    return ranks.reshape(shape)
+    with torch.inference_mode(False):  # a cache: never an inference tensor
+        numel = math.prod(shape)
+        order = zigzag_order(list(shape), numel)
+        ranks = torch.empty(numel, dtype=torch.long)
+        ranks[order] = torch.arange(numel, dtype=torch.long)
+        return ranks.reshape(shape)
 
 
 def zigzag_ranks(shape: Sequence[int]) -> Tensor:

@@ -6,11 +6,11 @@ rule bench:
     input:
         model="results/export/{method}/{level}/seed{seed}/model.{fmt}",
         record="results/export/{method}/{level}/seed{seed}/export_{fmt}.json",
-        data=DATASET,
+        data=dataset_for,
     output:
         "results/bench/{device}/{method}/{level}/seed{seed}/{fmt}.json",
     params:
-        plan=json.dumps(config["bench"], sort_keys=True),
+        plan=bench_plan,
     log:
         "results/logs/bench/{device}/{method}/{level}/seed{seed}/{fmt}.log",
     benchmark:

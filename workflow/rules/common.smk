@@ -31,12 +31,18 @@ SEEDS = config["seeds"]
 FORMATS = config["formats"]
 DEVICES = resolve_devices(config["devices"])  # `auto`: the attached phones and emulators, else the host
 DATASET = "results/data/dataset.npz"
+# The FR paper's released model (frbench reference), when the config names its folder: one
+# more model to export and benchmark, on a dataset of its own (its 16 test images).
+REFERENCE = config.get("reference")
+REFERENCE_METHOD = "fr_reference"
+REFERENCE_DATASET = "results/data/fr_reference.npz"
+REFERENCE_KEYS = [(REFERENCE_METHOD, "k33", 0)] if REFERENCE else []
 FIGURE_NAMES = figure_names(config)
 TABLE_NAMES = ["comparison", "answers", "paper_table"]
 
 
 wildcard_constraints:
-    method="|".join(METHODS),
+    method="|".join([*METHODS, *(key[0] for key in REFERENCE_KEYS)]),
     level=r"[A-Za-z0-9][A-Za-z0-9._-]*",
     seed=r"\d+",
     fmt="|".join(FORMATS),
@@ -44,8 +50,13 @@ wildcard_constraints:
 
 
 def model_keys():
-    """(method, level, seed) of every model the config asks for."""
+    """(method, level, seed) of every model the config asks to train."""
     return [(m, level, seed) for m, block in METHODS.items() for level in block["levels"] for seed in SEEDS]
+
+
+def exported_keys():
+    """(method, level, seed) of every model to export and benchmark: the trained ones and the FR reference."""
+    return [*model_keys(), *REFERENCE_KEYS]
 
 
 def train_records():
@@ -53,14 +64,14 @@ def train_records():
 
 
 def export_records():
-    return [f"results/export/{m}/{level}/seed{seed}/export_{fmt}.json" for m, level, seed in model_keys() for fmt in FORMATS]
+    return [f"results/export/{m}/{level}/seed{seed}/export_{fmt}.json" for m, level, seed in exported_keys() for fmt in FORMATS]
 
 
 def bench_results():
     return [
         f"results/bench/{device}/{m}/{level}/seed{seed}/{fmt}.json"
         for device in DEVICES
-        for m, level, seed in model_keys()
+        for m, level, seed in exported_keys()
         for fmt in FORMATS
     ]
 
@@ -76,6 +87,49 @@ def method_config(method):
     # A method's rule is parsed even when this study does not configure it (it is then never targeted).
     params = METHODS.get(method, {})
     return json.dumps({"unet": config["model"], budget: config[budget], "params": params}, sort_keys=True)
+
+
+def dataset_for(wildcards):
+    """The dataset a model is exported and benchmarked on: the study's, or the FR reference's own."""
+    return REFERENCE_DATASET if wildcards.method == REFERENCE_METHOD else DATASET
+
+
+def bench_plan(wildcards):
+    """The benchmark plan as JSON; the FR reference's may override it (`reference.bench`:
+    a full-resolution UNet-31M inference takes seconds)."""
+    plan = dict(config["bench"])
+    if wildcards.method == REFERENCE_METHOD:
+        plan.update(REFERENCE.get("bench") or {})
+    return json.dumps(plan, sort_keys=True)
+
+
+def reference_files(wildcards):
+    """The released model's archive and test images, from the config's `reference.dir`."""
+    return {"archive": os.path.join(_reference()["dir"], "unet_fr.tar.xz"),
+            "images": os.path.join(_reference()["dir"], "testimgs")}
+
+
+def reference_param(key):
+    """A `reference` config value as a rule parameter (a list joined by spaces)."""
+
+    def value(wildcards):
+        v = _reference()[key]
+        return " ".join(map(str, v)) if isinstance(v, list) else v
+
+    return value
+
+
+def reference_results(wildcards):
+    """What the `reference` target asks for: the reference's export records and benchmarks."""
+    _reference()
+    return [path for path in [*export_records(), *bench_results()] if f"/{REFERENCE_METHOD}/" in path]
+
+
+def _reference():
+    if not REFERENCE:
+        raise ValueError("the FR reference is not configured: add `reference: {dir: ../shared/fr_reference}` "
+                         "to the config (config/README.md, `reference`)")
+    return REFERENCE
 
 
 def baseline_checkpoint(wildcards):

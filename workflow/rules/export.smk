@@ -3,7 +3,7 @@
 rule export:
     input:
         model="results/models/{method}/{level}/seed{seed}/model.pt",
-        data=DATASET,
+        data=dataset_for,
     output:
         model="results/export/{method}/{level}/seed{seed}/model.{fmt}",
         record="results/export/{method}/{level}/seed{seed}/export_{fmt}.json",

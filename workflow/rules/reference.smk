@@ -1,0 +1,28 @@
+# The FR paper's released UNet (Zhao et al. 2023: 759 coefficients for UNet-31M), imported as an
+# `fr` checkpoint, with its 16 test images as a dataset of its own; then exported and benchmarked
+# like every model, as method `fr_reference`. Configured by `reference: {dir: ..., size: [H, W]}`;
+# `all` includes it then, and `snakemake reference` runs it alone.
+rule import_reference:
+    input:
+        unpack(reference_files),
+    output:
+        model=f"results/models/{REFERENCE_METHOD}/k33/seed0/model.pt",
+        record=f"results/models/{REFERENCE_METHOD}/k33/seed0/reference.json",
+        data=REFERENCE_DATASET,
+    params:
+        dir=reference_param("dir"),
+        size=reference_param("size"),
+    log:
+        f"results/logs/models/{REFERENCE_METHOD}/k33/seed0.log",
+    benchmark:
+        f"results/benchmarks/models/{REFERENCE_METHOD}/k33/seed0.tsv"
+    threads: 2
+    shell:
+        "python -m frbench reference --dir {params.dir:q} --size {params.size} --threads {threads}"
+        " --out-checkpoint {output.model} --out-dataset {output.data} --out-record {output.record} > {log} 2>&1"
+
+
+rule reference:
+    input:
+        reference_results,
+    localrule: True
