@@ -81,7 +81,6 @@ def interrupt(workdir: Path, configfile: Path, marker: str, sig: signal.Signals,
 @pytest.mark.slow
 @pytest.mark.parametrize("sig, marker", [
     (signal.SIGINT, "results/logs/models/baseline/dense/seed0.log"),  # during training
-    (signal.SIGKILL, "results/logs/models/baseline/dense/seed0.log"),
     (signal.SIGKILL, "results/logs/bench/host/baseline/dense/seed0/ptl.log"),  # during the benchmark
 ])
 def test_interrupted_study_resumes_to_the_same_results(reference_study, tmp_path, sig, marker):
