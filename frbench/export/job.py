@@ -48,7 +48,8 @@ def count_numbers(tensors: dict) -> dict:
     for t in tensors.values():
         if not isinstance(t, torch.Tensor):
             continue
-        by_dtype[str(t.dtype).removeprefix("torch.")] = by_dtype.get(str(t.dtype).removeprefix("torch."), 0) + t.numel()
+        dtype = str(t.dtype).removeprefix("torch.")
+        by_dtype[dtype] = by_dtype.get(dtype, 0) + t.numel()
         stored += t.numel()
         nonzero += int(torch.count_nonzero(t.dequantize() if t.is_quantized else t))
     return {"stored_numbers": stored, "nonzero_numbers": nonzero, "stored_by_dtype": by_dtype}
