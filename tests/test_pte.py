@@ -132,7 +132,7 @@ def test_int8_through_the_xnnpack_quantizer(tiny_dataset, tmp_path):
     model = UNet(UNetConfig(width=4, depth=2)).eval()
     images, _ = load_split(tiny_dataset, "test")
     program = quantize_for_xnnpack(model, images[:1], [images[i:i + 1] for i in range(len(images))])
-    model.to_exported_program = lambda example: program
+    model.to_exported_program = lambda example, calibration=None: program
     facts = EXPORTERS.get("pte").write(model, images[:1], tmp_path / "q.pte")
     assert facts["quantized"] is True and facts["delegation"]["non_delegated_ops"] == 0
     stored = EXPORTERS.get("pte").stored_tensors(tmp_path / "q.pte")

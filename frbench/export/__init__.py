@@ -1,7 +1,8 @@
 """Exporters, one per phone format: `EXPORTERS.get("ptl")`.
 
-An exporter answers `write(model, example, path) -> dict` (facts about how it
-exported) and `stored_tensors(path) -> dict[str, Tensor]` (the tensors the file
+An exporter answers `write(model, example, path, calibration=None) -> dict` (facts
+about how it exported; `calibration(n)` gives the first n training images to an exporter
+whose quantizer calibrates) and `stored_tensors(path) -> dict[str, Tensor]` (the tensors the file
 holds, read back from the file, so that compression is measured on what a phone
 downloads rather than on a method's bookkeeping).
 """

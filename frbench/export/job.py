@@ -73,6 +73,18 @@ def fidelity(model, exported, runtime, images, masks) -> dict:
             "pixels_disagreeing": int((eager_pred != export_pred).sum())}
 
 
+class TrainingImages:
+    """The first `n` training images, `(n, 3, H, W)`, read when first asked for: what an
+    exporter whose quantizer calibrates (the `.pte` int8 path) observes. Most exports never
+    ask, so most never read the training split."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def __call__(self, n: int) -> torch.Tensor:
+        return load_split(self.data, "train")[0][:n]
+
+
 def export_model(*, key: dict, checkpoint: str, data: str, out: str, record_out: str, threads: int | None = None) -> dict:
     """Export one model. `key` names it in every later table: method, level, seed, fmt."""
     if threads:
@@ -86,7 +98,7 @@ def export_model(*, key: dict, checkpoint: str, data: str, out: str, record_out:
         images, masks = load_split(data, "test")
         t0 = time.monotonic()
         with atomic_path(out) as tmp:
-            record["exporter"] = exporter.write(model, images[:1], tmp)
+            record["exporter"] = exporter.write(model, images[:1], tmp, calibration=TrainingImages(data))
         record["export_seconds"] = time.monotonic() - t0
         record["input_shape"] = list(images[:1].shape)
         record.update(file_facts(out))

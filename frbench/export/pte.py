@@ -13,8 +13,9 @@ follows a delegate call, is not an op and is not counted, unlike in
 `executorch.devtools.backend_debug.get_delegation_info`).
 
 Int8 models go through the XNNPACK quantizer (PT2E): a model that carries its own exported
-program, `model.to_exported_program(example) -> torch.export.ExportedProgram` (for instance
-one built with `quantize_for_xnnpack` below), is lowered as given; the lowering then fuses
+program, `model.to_exported_program(example, calibration) -> torch.export.ExportedProgram`
+(for instance one built with `quantize_for_xnnpack` below; `calibration(n)` gives the first n
+training images, or is None outside the export job), is lowered as given; the lowering then fuses
 its quantize/dequantize pairs into XNNPACK's int8 operators. Eager-mode quantized modules
 (`torch.ao.nn.quantized`, what `.ptl` runs) cannot be exported this way and are refused with
 an `ExportError` naming them: the export record gets the error, the other formats go on.
@@ -76,7 +77,7 @@ def quantize_for_xnnpack(model: nn.Module, example: torch.Tensor, calibration, *
     """Int8 through the XNNPACK quantizer (PT2E static quantization, symmetric int8 weights,
     per channel by default): export, annotate, calibrate on `calibration` (an iterable of input
     batches), convert, export again. Returns the `ExportedProgram` that `write` lowers; a
-    quantization method returns it from `model.to_exported_program(example)`."""
+    quantization method returns it from `model.to_exported_program(example, calibration)`."""
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
         XNNPACKQuantizer,
         get_symmetric_quantization_config,
@@ -97,15 +98,15 @@ def _eager_quantized_modules(model: nn.Module) -> list[str]:
             if type(m).__module__.startswith(("torch.ao.nn.quantized", "torch.nn.quantized"))]
 
 
-def _exported_program(model: nn.Module, example: torch.Tensor):
+def _exported_program(model: nn.Module, example: torch.Tensor, calibration):
     hook = getattr(model, "to_exported_program", None)
     if callable(hook):
-        return hook(example)
+        return hook(example, calibration)
     eager = _eager_quantized_modules(model)
     if eager:
         raise ExportError(
             f".pte: eager-mode quantized modules ({', '.join(eager[:3])}{', ...' if len(eager) > 3 else ''}) "
-            "cannot be lowered to ExecuTorch; give the model `to_exported_program(example)` built with "
+            "cannot be lowered to ExecuTorch; give the model `to_exported_program(example, calibration)` built with "
             "frbench.export.pte.quantize_for_xnnpack (the XNNPACK quantizer) instead")
     with torch.no_grad():
         return torch.export.export(model.eval(), (example,))
@@ -146,12 +147,12 @@ def _is_quantized(by_op: dict) -> bool:
 @EXPORTERS.register("pte")
 class ExecuTorchExporter:
     @staticmethod
-    def write(model, example, path) -> dict:
+    def write(model, example, path, calibration=None) -> dict:
         from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
         from executorch.exir import to_edge_transform_and_lower
 
         with _quiet():
-            program = _exported_program(model.eval(), example)
+            program = _exported_program(model.eval(), example, calibration)
             edge = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()])
             ops = delegation(edge.exported_program().graph_module)
             buffer = edge.to_executorch().buffer

@@ -26,7 +26,7 @@ def _script(model, example):
 @EXPORTERS.register("ptl")
 class LiteExporter:
     @staticmethod
-    def write(model, example, path) -> dict:
+    def write(model, example, path, calibration=None) -> dict:
         scripted = _script(model.eval(), example)
         optimized = bool(torch.backends.xnnpack.enabled)
         if optimized:

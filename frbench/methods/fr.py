@@ -140,7 +140,7 @@ class FRUNet(UNet):
     """A UNet whose convs are FR layers (after `to_fr`), with the hooks the exporters call.
 
     - `to_torchscript(example)`: the compact module (frbench.fr.script_compact), what `.ptl` stores;
-    - `to_exported_program(example)`: the dense network with weights idctn(coefficients), for `.pte`;
+    - `to_exported_program(example, calibration)`: the dense network with weights idctn(coefficients), for `.pte`;
     - `export_facts(fmt, example)`: merged into export_{fmt}.json (floor, dense export, dense_params).
     """
 
@@ -165,7 +165,7 @@ class FRUNet(UNet):
     def to_torchscript(self, example: torch.Tensor) -> torch.jit.ScriptModule:
         return script_compact(self)
 
-    def to_exported_program(self, example: torch.Tensor):
+    def to_exported_program(self, example: torch.Tensor, calibration=None):
         with torch.no_grad():
             return torch.export.export(self.dense_unet().eval(), (example,))
 
