@@ -1,11 +1,13 @@
 import json
 
+import pytest
 import torch
 from torch.jit.mobile import _load_for_lite_interpreter
 
 from frbench.checkpoint import load_model
 from frbench.data import load_split
 from frbench.export import EXPORTERS, export_model
+from frbench.models import UNet, UNetConfig
 
 KEY = {"method": "baseline", "level": "dense", "seed": 0, "fmt": "ptl"}
 
@@ -49,3 +51,35 @@ def test_corrupt_checkpoint_gives_error_record_not_crash(tiny_checkpoint, tiny_d
 
 def test_exporter_registry_lists_formats():
     assert "ptl" in EXPORTERS.names()
+
+
+@pytest.mark.parametrize("fmt", ["ptl", "pte"])
+def test_graph_signature_sees_operators_and_shapes_not_values(fmt, tmp_path):
+    """Zeroing weights (what unstructured pruning does) keeps the graph; narrower layers
+    (structured pruning) or another operator change it. Read back from each file."""
+    exporter, x = EXPORTERS.get(fmt), torch.rand(1, 3, 32, 32)
+
+    def graph_of(model, name):
+        exporter.write(model.eval(), x, tmp_path / f"{name}.{fmt}")
+        return exporter.graph(tmp_path / f"{name}.{fmt}")
+
+    torch.manual_seed(0)
+    model = UNet(UNetConfig(width=4, depth=2))
+    base = graph_of(model, "base")
+    with torch.no_grad():
+        for p in model.parameters():
+            p.mul_(torch.rand_like(p) > 0.8)
+    assert graph_of(model, "zeroed")["signature"] == base["signature"]
+    assert graph_of(UNet(UNetConfig(width=8, depth=2)), "wider")["signature"] != base["signature"]
+    model.outc.conv = torch.nn.Sequential(model.outc.conv, torch.nn.Sigmoid())
+    other_op = graph_of(model, "other_op")
+    assert other_op["signature"] != base["signature"]
+    assert sum(base["ops"].values()) > 0 and base["ops"] != other_op["ops"]
+
+
+def test_export_record_holds_the_graph(tiny_checkpoint, tiny_dataset, tmp_path):
+    record = export_model(key=KEY, checkpoint=tiny_checkpoint, data=tiny_dataset, out=tmp_path / "model.ptl",
+                          record_out=tmp_path / "export_ptl.json")
+    assert record["graph"] == EXPORTERS.get("ptl").graph(tmp_path / "model.ptl")
+    assert record["graph"]["ops"]["aten::_convolution"] == sum(
+        isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)) for m in load_model(tiny_checkpoint)[0].modules())

@@ -39,6 +39,12 @@ def test_structured_pruning_shrinks_channels_and_macs(tmp_path, tiny_dataset, ti
     assert arch["macs"]["pruned"] == macs and arch["params"]["pruned"] == params
     assert record["budget"] == "finetune" and len(record["epochs"]) == 2
     assert model(x).shape == (1, 2, 32, 32)
+    # the exported file holds fewer parameters, in another graph than the baseline's
+    rec, base_rec = (export(tmp_path, path, tiny_dataset, "prune_structured", "0.5"),
+                     export(tmp_path, tiny_checkpoint, tiny_dataset, "baseline", "dense"))
+    assert rec["stored_numbers"] < 0.5 * base_rec["stored_numbers"]
+    assert rec["graph"]["signature"] != base_rec["graph"]["signature"]
+    assert rec["graph"]["ops"] == base_rec["graph"]["ops"]  # the same operators, on narrower tensors
 
 
 def test_unstructured_pruning_reaches_its_sparsity_and_keeps_it(tmp_path, tiny_dataset, tiny_checkpoint):
@@ -55,6 +61,9 @@ def test_unstructured_pruning_reaches_its_sparsity_and_keeps_it(tmp_path, tiny_d
     assert rec["error"] is None
     assert rec["nonzero_numbers"] < 0.4 * rec["stored_numbers"]
     assert rec["stored_numbers"] >= sum(p.numel() for p in model.parameters())
+    # ... in the baseline's very graph: same operators, same shapes, only zeros in the weights
+    base_rec = export(tmp_path, tiny_checkpoint, tiny_dataset, "baseline", "dense")
+    assert rec["graph"]["signature"] == base_rec["graph"]["signature"]
 
 
 @pytest.mark.parametrize("method,level", [("prune_structured", "l1-0.5"), ("prune_structured", "50"),

@@ -1,7 +1,8 @@
 """The export job: checkpoint -> model.{fmt} + export_{fmt}.json.
 
 The JSON measures the file a phone would download (bytes, gzip bytes, sha256,
-numbers stored, non-zero numbers) and its fidelity: the largest absolute
+numbers stored, non-zero numbers), the graph it runs (operators and shapes, whose
+signature the summary compares with the baseline's) and its fidelity: the largest absolute
 difference between the eager model's logits and the exported model's, run by the
 format's own runtime over the test images, with both Dice scores. A model may add
 facts about its file with `export_facts(fmt, example) -> dict` (FR: its floor, and the
@@ -103,6 +104,7 @@ def export_model(*, key: dict, checkpoint: str, data: str, out: str, record_out:
         record["input_shape"] = list(images[:1].shape)
         record.update(file_facts(out))
         record.update(count_numbers(exporter.stored_tensors(out)))
+        record["graph"] = exporter.graph(out)  # compared with the baseline's in the summary
         record["params_eager"] = sum(p.numel() for p in model.parameters())
         describe = getattr(model, "export_facts", None)  # a model may add facts about its file (FR: floor, dense export)
         if callable(describe):

@@ -34,6 +34,7 @@ changes them fails tests/test_pte.py, not silently.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import operator
 import os
@@ -50,6 +51,7 @@ import torch.nn as nn
 
 from ..errors import ExportError
 from . import EXPORTERS
+from .graph import graph_record
 
 BACKEND = "XnnpackBackend"
 _XNN_MAGIC = b"XH00"  # at bytes 4..8 of an XNNPACK delegate blob (XNNHeader)
@@ -164,6 +166,10 @@ class ExecuTorchExporter:
                 "delegation": ops, "storage": contents.storage}
 
     @staticmethod
+    def graph(path) -> dict:
+        return read_pte_graph(path)
+
+    @staticmethod
     def stored_tensors(path) -> dict:
         return read_pte(path).tensors
 
@@ -232,13 +238,18 @@ def _xnn_graph_json(flatbuffer: bytes) -> dict:
     return json.loads(text)
 
 
-def _xnnpack_constants(blob: bytes, named: dict, where: str) -> dict:
-    """Constant tensors of one XNNPACK delegate blob: name -> tensor. `named` maps named-data
-    keys to their bytes (program-level storage shared between delegates)."""
+def _xnn_delegate(blob: bytes):
+    """An XNNPACK delegate blob's header and its graph (as JSON)."""
     from executorch.backends.xnnpack.serialization.xnnpack_graph_serialize import XNNHeader
 
     header = XNNHeader.from_bytes(blob[: XNNHeader.EXPECTED_LENGTH])
-    graph = _xnn_graph_json(blob[header.flatbuffer_offset: header.flatbuffer_offset + header.flatbuffer_size])
+    return header, _xnn_graph_json(blob[header.flatbuffer_offset: header.flatbuffer_offset + header.flatbuffer_size])
+
+
+def _xnnpack_constants(blob: bytes, named: dict, where: str) -> dict:
+    """Constant tensors of one XNNPACK delegate blob: name -> tensor. `named` maps named-data
+    keys to their bytes (program-level storage shared between delegates)."""
+    header, graph = _xnn_delegate(blob)
     constants = graph.get("constant_data") or []
     base = header.constant_data_offset
 
@@ -281,19 +292,65 @@ def _xnnpack_constants(blob: bytes, named: dict, where: str) -> dict:
     return out
 
 
+def _deserialize(path: Path):
+    from executorch.exir._serialize._program import deserialize_pte_binary
+
+    try:
+        return deserialize_pte_binary(path.read_bytes())
+    except Exception as e:  # noqa: BLE001 - flatc or the header parser: the file is damaged
+        raise ExportError(f"{path}: not a readable ExecuTorch program ({type(e).__name__}: "
+                          f"{str(e).strip().splitlines()[0] if str(e).strip() else ''}); delete it and rerun the export") from None
+
+
+
+
+def read_pte_graph(path) -> dict:
+    """The graph a .pte runs (see frbench.export.graph): the execution plan's instructions in
+    order (kernel calls by operator name, delegate calls by backend), then inside each XNNPACK
+    delegate its nodes in order; tensors: the plan's tensor values and the delegate's values,
+    by dtype and shape. A delegate this module cannot decode contributes its blob's hash."""
+    from executorch.exir.schema import DelegateCall, KernelCall
+    from executorch.exir.schema import Tensor as PteTensor
+
+    path = Path(path)
+    program = _deserialize(path).program
+    ops: list[str] = []
+    tensors: list[list] = []
+    for plan in program.execution_plan:
+        tensors += [[f"scalar_type{int(v.val.scalar_type)}", list(v.val.sizes)]
+                    for v in plan.values if isinstance(v.val, PteTensor)]
+        for chain in plan.chains:
+            for instruction in chain.instructions:
+                args = instruction.instr_args
+                if isinstance(args, KernelCall):
+                    op = plan.operators[args.op_index]
+                    ops.append(f"{op.name}.{op.overload}" if op.overload else op.name)
+                elif isinstance(args, DelegateCall):
+                    delegate = plan.delegates[args.delegate_index]
+                    blob = bytes(program.backend_delegate_data[delegate.processed.index].data)
+                    ops.append(f"delegate:{delegate.id}")
+                    if delegate.id == BACKEND and blob[4:8] == _XNN_MAGIC:
+                        _, xnn = _xnn_delegate(blob)
+                        ops += [f"xnnpack:{node['xnode_union_type']}" for node in xnn.get("xnodes") or []]
+                        for value in xnn.get("xvalues") or []:
+                            body = value.get("xvalue_union") or {}
+                            body = body.get("tensor_value", body)
+                            tensors.append([body.get("datatype"), body.get("dims") or []])
+                    else:
+                        ops.append(f"opaque:{hashlib.sha256(blob).hexdigest()}")
+                else:
+                    ops.append(type(args).__name__)
+    return graph_record(ops, tensors, plumbing=("opaque:",))
+
+
 def read_pte(path) -> PteContents:
     """Every tensor a .pte stores, read from the file: the program's constants and each
     delegate's weights. Raises ExportError naming the file when it is not a readable .pte."""
-    from executorch.exir._serialize._program import deserialize_pte_binary
     from executorch.exir.schema import Tensor as PteTensor
 
     path = Path(path)
     data = path.read_bytes()
-    try:
-        pte = deserialize_pte_binary(data)
-    except Exception as e:  # noqa: BLE001 - flatc or the header parser: the file is damaged
-        raise ExportError(f"{path}: not a readable ExecuTorch program ({type(e).__name__}: "
-                          f"{str(e).strip().splitlines()[0] if str(e).strip() else ''}); delete it and rerun the export") from None
+    pte = _deserialize(path)
     program = pte.program
     named: dict[str, bytes] = {}
     if pte.named_data is not None:

@@ -12,6 +12,7 @@ import torch
 import torch.backends.xnnpack
 
 from . import EXPORTERS
+from .graph import graph_record
 
 
 def _script(model, example):
@@ -37,6 +38,17 @@ class LiteExporter:
         # into the archive, so the same model would give different bytes in different places.
         Path(path).write_bytes(scripted._save_to_buffer_for_lite_interpreter())
         return {"mobile_optimized": optimized, "xnnpack_enabled": optimized, "torch": torch.__version__}
+
+    @staticmethod
+    def graph(path) -> dict:
+        """The graph the file runs, read back from it: every node kind of the inlined forward,
+        in order, and the dtype and shape of every stored tensor, hashed into `signature`
+        (equal signatures: the same computation on the same shapes, whatever the values)."""
+        module = torch.jit.load(str(path), map_location="cpu")
+        kinds = [node.kind() for node in module.inlined_graph.nodes()]
+        tensors = [[str(t.dtype), list(t.shape)] for t in {**module.state_dict(), **_packed_tensors(module)}.values()
+                   if isinstance(t, torch.Tensor)]
+        return graph_record(kinds, tensors, plumbing=("prim::",))
 
     @staticmethod
     def stored_tensors(path) -> dict:

@@ -5,7 +5,8 @@ joined with the export record (what the file holds) and the training record
 (what it cost). A failed stage leaves its error in the `error` column, never a
 missing row. Ratios compare each row with the baseline's mean over seeds on the
 same format and device: by count of stored numbers and by file bytes, kept apart
-so that storing fp16 or int8 is counted once, in bytes.
+so that storing fp16 or int8 is counted once, in bytes. `graph_differs` says whether the
+exported graph (operators and shapes) is another than the baseline's.
 
 samples: every raw latency sample (long format), for distributions.
 curves: every training epoch record (loss, val Dice, and what hooks add, such
@@ -52,11 +53,12 @@ def _export_row(e: dict) -> dict:
             "stored_numbers": e.get("stored_numbers"), "nonzero_numbers": e.get("nonzero_numbers"),
             "params_eager": e.get("params_eager"), "fidelity_max_abs": fid.get("max_abs_diff"),
             "dice_eager": fid.get("dice_eager"), "mobile_optimized": (e.get("exporter") or {}).get("mobile_optimized"),
-            "dense_file_bytes": dense, "floor_bytes": e.get("floor_bytes"), "dense_params": e.get("dense_params")}
+            "dense_file_bytes": dense, "floor_bytes": e.get("floor_bytes"), "dense_params": e.get("dense_params"),
+            "graph_signature": (e.get("graph") or {}).get("signature")}
 
 
 def _train_row(t: dict) -> dict:
-    return {**t["key"], "train_seconds": t.get("wall_seconds"), "train_peak_rss_kb": t.get("peak_rss_kb"),
+    return {**t["key"], "train_error": t.get("error"), "train_seconds": t.get("wall_seconds"), "train_peak_rss_kb": t.get("peak_rss_kb"),
             "best_val_dice": t.get("best_val_dice"), "best_epoch": t.get("best_epoch"),
             "epochs": len(t.get("epochs") or []), "budget": t.get("budget")}
 
@@ -85,10 +87,12 @@ def gather(bench_files, export_files, train_files) -> tuple[pd.DataFrame, pd.Dat
         df = df.merge(exports, on=["method", "level", "seed", "fmt"], how="left")
     if not trains.empty:
         df = df.merge(trains, on=["method", "level", "seed"], how="left")
-    if "export_error" in df:  # the first failure explains the row
-        df["error"] = df["error"].where(df["error"].notna(), df["export_error"])
-        df = df.drop(columns="export_error")
-    summary = add_baseline_ratios(df).sort_values(KEY).reset_index(drop=True)
+    # The first failure explains the row: training, then export, then the benchmark.
+    for stage in ("export_error", "train_error"):
+        if stage in df:
+            df["error"] = df[stage].where(df[stage].notna(), df["error"])
+            df = df.drop(columns=stage)
+    summary = add_graph_differs(add_baseline_ratios(df)).sort_values(KEY).reset_index(drop=True)
     return summary, samples, curves
 
 
@@ -128,6 +132,24 @@ def add_baseline_ratios(df: pd.DataFrame, baseline: str = "baseline") -> pd.Data
         df.loc[own, "compression_by_count"] = df.loc[own, "dense_params"] / df.loc[own, "stored_numbers"]
         df.loc[own, "compression_by_bytes"] = df.loc[own, "dense_file_bytes"] / df.loc[own, "file_bytes"]
         df.loc[own, "ratio_against"] = "own dense"
+    return df
+
+
+def add_graph_differs(df: pd.DataFrame, baseline: str = "baseline") -> pd.DataFrame:
+    """`graph_differs`: whether a row's exported graph (operators and shapes, see
+    frbench.export.graph) differs from every baseline graph on the same format; empty for
+    the baseline itself, for failed rows and where the format has no baseline."""
+    df = df.copy()
+    df["graph_differs"] = None
+    if "graph_signature" not in df:
+        return df
+    ok = df["error"].isna() & df["graph_signature"].notna()
+    for fmt, group in df[ok].groupby("fmt"):
+        base = set(group.loc[group["method"] == baseline, "graph_signature"])
+        if not base:
+            continue
+        rows = group.index[group["method"] != baseline]
+        df.loc[rows, "graph_differs"] = [sig not in base for sig in df.loc[rows, "graph_signature"]]
     return df
 
 

@@ -1,0 +1,50 @@
+"""frbench.report.summary: rows joined from the three stages, the first failure named, and
+each row's exported graph compared with the baseline's."""
+
+import json
+
+import pandas as pd
+
+from frbench.bench.result import empty_result
+from frbench.report.summary import add_graph_differs, gather
+
+PLAN = {"warmup": 1, "iters": 3, "threads": 1}
+
+
+def write(path, record):
+    path.write_text(json.dumps(record))
+    return str(path)
+
+
+def test_the_first_failed_stage_explains_the_row(tmp_path):
+    """Training failed (its dataset was unreadable): its error wins over the export's and
+    the benchmark's, which only report the consequence."""
+    key = {"method": "baseline", "level": "dense", "seed": 0}
+    bench = {**empty_result(runner="host", model="m.ptl", fmt="ptl", plan=PLAN, error="export failed: empty file"),
+             "key": {**key, "fmt": "ptl", "device": "host"}}
+    export = {"key": {**key, "fmt": "ptl"}, "error": "CheckpointError: model.pt: truncated or corrupt checkpoint"}
+    train = {"key": key, "error": "DataError: dataset.npz: truncated or corrupt"}
+    summary, _, _ = gather([write(tmp_path / "b.json", bench)], [write(tmp_path / "e.json", export)],
+                           [write(tmp_path / "t.json", train)])
+    assert summary.loc[0, "error"] == train["error"]
+    export["error"] = None
+    train["error"] = None
+    bench["error"] = "TimeoutError: the worker hung"
+    summary, _, _ = gather([write(tmp_path / "b.json", bench)], [write(tmp_path / "e.json", export)],
+                           [write(tmp_path / "t.json", train)])
+    assert summary.loc[0, "error"] == bench["error"]
+
+
+def test_graph_differs_compares_with_the_baseline_on_the_same_format():
+    df = pd.DataFrame([
+        {"method": "baseline", "fmt": "ptl", "graph_signature": "A", "error": None},
+        {"method": "baseline", "fmt": "pte", "graph_signature": "P", "error": None},
+        {"method": "prune_unstructured", "fmt": "ptl", "graph_signature": "A", "error": None},
+        {"method": "prune_unstructured", "fmt": "pte", "graph_signature": "A", "error": None},  # not pte's baseline
+        {"method": "tucker", "fmt": "ptl", "graph_signature": "T", "error": None},
+        {"method": "tucker", "fmt": "ptl", "graph_signature": None, "error": "export failed"},
+        {"method": "fr", "fmt": "onnx", "graph_signature": "X", "error": None},  # no baseline in this format
+    ])
+    got = add_graph_differs(df)["graph_differs"].tolist()
+    assert got == [None, None, False, True, True, None, None]
+    assert add_graph_differs(df.drop(columns="graph_signature"))["graph_differs"].isna().all()  # older records
