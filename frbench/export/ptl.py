@@ -3,7 +3,8 @@
 `optimize_for_mobile` (conv/BN folding, XNNPACK prepacking) runs only when this
 torch build has XNNPACK (`torch.backends.xnnpack.enabled`); builds without it
 raise inside that pass, so it is skipped and the export says so
-(`mobile_optimized: false`).
+(`mobile_optimized: false`). It never runs on a model that brings its own
+TorchScript form (`to_torchscript`).
 """
 
 from pathlib import Path
@@ -29,7 +30,9 @@ class LiteExporter:
     @staticmethod
     def write(model, example, path, calibration=None) -> dict:
         scripted = _script(model.eval(), example)
-        optimized = bool(torch.backends.xnnpack.enabled)
+        # A model's own TorchScript form (FR's compact module) is kept as written: freezing and
+        # prepacking it would fix the weights it rebuilds at its first call into the file.
+        optimized = bool(torch.backends.xnnpack.enabled) and not hasattr(model, "to_torchscript")
         if optimized:
             from torch.utils.mobile_optimizer import optimize_for_mobile
 
@@ -37,7 +40,8 @@ class LiteExporter:
         # Saved through a buffer: `_save_for_lite_interpreter(path)` writes the file's own name
         # into the archive, so the same model would give different bytes in different places.
         Path(path).write_bytes(scripted._save_to_buffer_for_lite_interpreter())
-        return {"mobile_optimized": optimized, "xnnpack_enabled": optimized, "torch": torch.__version__}
+        return {"mobile_optimized": optimized, "xnnpack_enabled": bool(torch.backends.xnnpack.enabled),
+                "torch": torch.__version__}
 
     @staticmethod
     def graph(path) -> dict:
