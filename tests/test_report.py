@@ -1,9 +1,14 @@
 """The report and the figures, from a fixed summary.csv (tests/data/summary.csv) with crafted rows:
 a baseline over two seeds, structured pruning (smaller, faster), unstructured pruning (no smaller, no
 faster: compression on paper only), int8 with poor export fidelity and one failed seed, and a method
-label that is a script tag."""
+label that is a script tag. And a realistic full study (tests/data/summary_full.csv, written by
+tests/data/make_summary_full.py: the default config's 19 models and the FR paper's released model, three
+seeds, host and emulator, `graph_differs`) for the width of the report's tables and the flags."""
 
+import json
 import re
+import shutil
+import subprocess
 from html.parser import HTMLParser
 
 import pandas as pd
@@ -11,11 +16,13 @@ import pytest
 
 from frbench.report import render_report
 from frbench.report.figures import FIGURES, Tables, draw, figure_names, pareto_front, write_figures
-from frbench.report.tables import answers, comparison, paper_table
+from frbench.report.html import fmt_num
+from frbench.report.tables import answers, comparison, paper_table, write_latex
 
 from conftest import ROOT
 
 SUMMARY = ROOT / "tests" / "data" / "summary.csv"
+SUMMARY_FULL = ROOT / "tests" / "data" / "summary_full.csv"
 PROVENANCE = {"git": {"commit": "abc123", "dirty": True}, "config_hash": "h", "config": {"methods": {"x": "<b>"}},
               "packages": {"torch": "2.13.0"}, "python": "3.11", "host": {"cpu": "Test CPU", "machine": "x86_64",
                                                                          "system": "Linux"}}
@@ -30,6 +37,16 @@ def summary():
 def html(summary):
     return render_report(summary, {}, PROVENANCE, "snakemake --cores all all", dice_budget=0.01,
                          fidelity_tolerance=1e-4)
+
+
+@pytest.fixture(scope="module")
+def full():
+    return pd.read_csv(SUMMARY_FULL)
+
+
+@pytest.fixture(scope="module")
+def full_html(full):
+    return render_report(full, {}, PROVENANCE, "snakemake --cores 2 all", dice_budget=0.02, fidelity_tolerance=1e-3)
 
 
 def test_comparison_means_and_intervals(summary):
@@ -51,10 +68,22 @@ def test_answers_pick_the_smallest_file_within_the_budget(summary):
     assert answers(comparison(summary, 1e-4), budget=0.05).set_index("method").loc["prune_unstructured", "within_budget"]
 
 
-def test_paper_table(summary):
+def test_paper_table(summary, full):
     t = paper_table(comparison(summary, 1e-4)).set_index("Model")
     assert t.loc["baseline (dense)", "Compression rate"] == "1x"
     assert t.loc["prune_structured (0.5)", "Compression rate"] == "4x" and t.loc["prune_structured (0.5)", "Parameters"] == "30,000"
+    # the released FR model: 31,037,698 / 759 numbers, never "4.089e+04x"
+    full_table = comparison(full, 1e-3)
+    t = paper_table(full_table).set_index("Model")
+    assert t.loc["fr_reference (k33)", "Compression rate"] == "40,893x"
+    assert t.loc["fr (r0.1)", "Compression rate"] == "3.344x"
+    assert "e+0" not in write_latex(full_table, "c") and "40,893" in write_latex(full_table, "c")
+
+
+def test_numbers_never_in_exponent_notation():
+    assert fmt_num(40892.88) == "40,893" and fmt_num(12345.6) == "12,346" and fmt_num(7724.0) == "7,724"
+    assert fmt_num(170.4, 2) == "170" and fmt_num(999.7, 3) == "1,000"  # CIs are printed to 2 digits
+    assert fmt_num(0.91) == "0.91" and fmt_num(1.5) == "1.5" and fmt_num(0.0021) == "0.0021"
 
 
 class _Cells(HTMLParser):
@@ -150,3 +179,171 @@ def test_write_figures_writes_every_declared_file(summary, tmp_path):
     for table in ("comparison", "answers", "paper_table"):
         assert (tmp_path / "out" / f"{table}.csv").read_text().count("\n") >= 2
         assert "\\begin{tabular}" in (tmp_path / "out" / f"{table}.tex").read_text()
+
+
+# --- graph_differs: "same graph as baseline" ------------------------------------------------------
+
+
+def test_same_graph_flag(full, full_html):
+    t = comparison(full, 1e-3).set_index(["method", "level", "device"])
+    assert t.loc[("prune_unstructured", "0.8", "host"), "same_graph"]  # only zeroes weights
+    assert not t.loc[("baseline", "dense", "host"), "same_graph"]  # empty: the baseline itself
+    assert not t.loc[("prune_structured", "0.5", "host"), "same_graph"]
+    assert not t.loc[("tucker", "0.25", "emulator-5554"), "same_graph"]  # True for two seeds, empty for the failed one
+    assert t["same_graph"].sum() == 6  # 3 levels x 2 devices
+    assert full_html.count("same graph as baseline</span>") == 6
+    # it is what explains "on paper only": every flagged row is also on paper only here
+    assert (t.loc[t["same_graph"], "only_on_paper"]).all()
+
+
+def test_same_graph_flag_tolerates_old_summaries_and_text_values(summary, full, html):
+    assert "graph_differs" not in summary  # an older summary: no column, no flag, no error
+    assert not comparison(summary, 1e-4)["same_graph"].any() and "same graph as baseline</span>" not in html
+    as_text = full.assign(graph_differs=full["graph_differs"].map({True: "True", False: "False"}))
+    assert comparison(as_text, 1e-3)["same_graph"].sum() == 6
+    empty = full.assign(graph_differs=None)
+    assert not comparison(empty, 1e-3)["same_graph"].any()
+
+
+# --- the FR paper's released model in the figures ----------------------------------------------------
+
+
+def test_reference_model_is_marked_and_off_the_pareto_front(full):
+    fig = draw("dice_vs_size", Tables(full, pd.DataFrame(columns=["method"]), pd.DataFrame()))
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert any("fr_reference" in lab and "own 16 test images" in lab for lab in labels), labels
+    ref_bytes = full.loc[full["method"] == "fr_reference", "file_bytes"].mean()
+    fronts = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert fronts and all(ref_bytes not in line.get_xdata() for line in fronts)
+    # the reference is the highest Dice: on the front it would dominate every other model
+    assert max(max(line.get_ydata()) for line in fronts) < 0.7
+    # its 0.9 s latency among 0.5-6 ms models: a log axis, or every other point lands in one column
+    latency = draw("dice_vs_latency", Tables(full, pd.DataFrame(columns=["method"]), pd.DataFrame())).axes[0]
+    assert latency.get_xscale() == "log" and "log scale" in latency.get_xlabel()
+    small = draw("dice_vs_size", Tables(pd.read_csv(SUMMARY), pd.DataFrame(columns=["method"]), pd.DataFrame()))
+    assert small.axes[0].get_xscale() == "linear"  # 130-500 kB: less than a factor of 10
+
+
+# --- the main table fits a laptop screen ---------------------------------------------------------------
+
+
+class _Table(HTMLParser):
+    """One table's rows, each cell as its lines: split at <br>, and in the flags cell one line per flag
+    (flags are nowrap spans the cell may wrap between); headers as the words they may wrap at."""
+
+    def __init__(self, table_id):
+        super().__init__()
+        self.id, self.inside, self.rows, self.cell = table_id, False, [], None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.inside |= tag == "table" and attrs.get("id") == self.id
+        if not self.inside:
+            return
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self.cell, self.flags = [""], "flags" in (attrs.get("class") or "")
+            self.rows[-1].append(self.cell)
+        elif self.cell is not None and (tag == "br" or (tag == "span" and self.flags)):
+            self.cell.append("")
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th"):
+            self.cell = None
+        elif tag == "table":
+            self.inside = False
+
+    def handle_data(self, data):
+        if self.cell is not None:
+            self.cell[-1] += data
+
+    def column_chars(self) -> list[int]:
+        """Per column, the longest line of a body cell or the longest word of the header, in characters."""
+        head, body = self.rows[0], self.rows[1:]
+        lines = lambda c: [line.strip().removeprefix("· ") for line in c if line.strip()] or [""]  # noqa: E731
+        return [max([len(w) for w in " ".join(head[i]).split()] + [len(line) for r in body for line in lines(r[i])])
+                for i in range(len(head))]
+
+
+# Measured with Debian's Chromium 156 (headless, DejaVu Sans: the widest common sans-serif; the
+# table's text is 12 px) on the report of tests/data/summary_full.csv:
+#   chromium --headless --no-sandbox --hide-scrollbars --window-size=1366,900 --dump-dom report.html
+# with a script reading the table's width (as test_tables_fit_the_screen_in_chromium does):
+#   before (19 columns, longest line 18 characters, 151 in all): 1436 px wide unwrapped, squeezed into
+#       the 1176 px page by breaking 147 number cells onto two lines ("128.5 kB", "4.089e+04");
+#   after: main table 12 columns, 111 characters, 1021 px; second table 12 columns, 96 characters, 986 px,
+#       no cell broken.
+# That is about 8 px per character plus 10 px of padding per column (a 1021 px table: 12 x 10 + 111 x
+# 8.1). The page is at most 84em = 1176 px wide (both at 1280 and 1366 px: body max-width), so a
+# table fits if 10 N + 8 C <= 1176 (N columns, C characters summed over their longest lines): with
+# N = 12 that leaves C <= 132. The checks below keep N <= 12 and C <= 132, and no single line over
+# 22 characters ("same graph as baseline", the longest flag; "prune_unstructured" is 18), which
+# would otherwise widen its column for every row.
+MAX_COLUMNS, MAX_CHARS, MAX_LINE, PAGE_PX, PX_PER_CHAR, PAD_PX = 12, 132, 22, 1176, 8, 10
+
+
+@pytest.mark.parametrize("table_id", ["comparison", "comparison-more"])
+def test_tables_fit_a_laptop_screen(full_html, table_id):
+    table = _Table(table_id)
+    table.feed(full_html)
+    chars = table.column_chars()
+    assert len(table.rows) == 1 + 40  # every model of the full study, on two devices
+    assert len(chars) <= MAX_COLUMNS, chars
+    assert max(chars) <= MAX_LINE, chars
+    assert sum(chars) <= MAX_CHARS, chars
+    assert PAD_PX * len(chars) + PX_PER_CHAR * sum(chars) <= PAGE_PX
+
+
+def test_main_table_keeps_the_deciding_columns(full_html):
+    table = _Table("comparison")
+    table.feed(full_html)
+    head = [" ".join(c).strip() for c in table.rows[0]]
+    assert head == ["method", "level", "fmt", "device", "seeds", "Dice", "file", "× count¹", "× bytes¹", "p50 ms",
+                    "peak MB", "flags²"]
+    more = _Table("comparison-more")
+    more.feed(full_html)
+    assert "gzip" in " ".join(" ".join(c) for c in more.rows[0]) and "train peak MB" in full_html
+
+
+_CHROMIUM = next((shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+                  if shutil.which(n)), None)
+_MEASURE = """<script>
+window.addEventListener("load", function () {
+  var out = {viewport: document.documentElement.clientWidth, page: document.documentElement.scrollWidth};
+  ["comparison", "comparison-more"].forEach(function (id) {
+    var t = document.getElementById(id), box = t.parentElement, broken = [];
+    t.querySelectorAll("td").forEach(function (c) {  // a cell whose text breaks onto more lines than it asks for
+      var r = document.createRange(); r.selectNodeContents(c);
+      var tops = new Set(Array.from(r.getClientRects()).filter(function (q) { return q.width > 0; })
+                         .map(function (q) { return Math.round(q.top); }));
+      var want = c.classList.contains("flags") ? Math.max(c.children.length, 1) : c.querySelectorAll("br").length + 1;
+      if (tops.size > want) broken.push(c.textContent.trim());
+    });
+    out[id] = {right: Math.ceil(t.getBoundingClientRect().right), scroll: box.scrollWidth, client: box.clientWidth,
+               broken: broken.slice(0, 5)};
+  });
+  var pre = document.createElement("pre"); pre.textContent = "MEASURE" + JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+@pytest.mark.skipif(_CHROMIUM is None, reason="needs a headless Chromium (Debian: apt-get install chromium); "
+                                             "test_tables_fit_a_laptop_screen checks the same without a browser")
+@pytest.mark.parametrize("width", [1366, 1280])
+def test_tables_fit_the_screen_in_chromium(full_html, tmp_path, width):
+    """In a real browser: neither table scrolls sideways, and no number breaks onto two lines."""
+    page = tmp_path / "report.html"
+    page.write_text(full_html.replace("</body>", _MEASURE + "</body>"))
+    run = subprocess.run([_CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                          f"--window-size={width},900", "--virtual-time-budget=2000", "--dump-dom", page.as_uri()],
+                         capture_output=True, text=True, timeout=120)
+    found = re.search(r"MEASURE(\{.*?\})</pre>", run.stdout)
+    assert found, run.stderr[-2000:]
+    m = json.loads(found.group(1).replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))
+    assert m["viewport"] == width and m["page"] <= width, m
+    for table_id in ("comparison", "comparison-more"):
+        t = m[table_id]
+        assert t["scroll"] <= t["client"] and t["right"] <= width and not t["broken"], (table_id, t)

@@ -18,6 +18,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker as mticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
@@ -84,31 +85,56 @@ def pareto_front(points: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
     return pd.DataFrame(front)
 
 
-def _trade_off(t: Tables, x: str, xlabel: str, log: bool, title: str):
+def _own_dense(df: pd.DataFrame) -> pd.Series:
+    """Rows compared with their own dense network, not the baseline: the FR paper's released model,
+    scored on its own test images (summary.csv's `ratio_against`)."""
+    if "ratio_against" not in df:
+        return pd.Series(False, index=df.index)
+    return df["ratio_against"].eq("own dense").fillna(False).astype(bool)
+
+
+def _trade_off(t: Tables, x: str, xlabel: str, title: str, bytes_axis: bool = False):
+    """Dice against `x`, with each (format, device)'s Pareto front. The x axis is logarithmic where the
+    values span more than a factor of 10 (a wide range of sizes, or one slow model among fast ones)."""
     ok = t.ok.dropna(subset=[x, "dice"])
     if ok.empty:
         return _no_data(title, "no successful runs")
-    pts = _per_model(ok, [x, "dice"])
+    own = _own_dense(ok)
+    pts = _per_model(ok[~own], [x, "dice"])
+    ref = _per_model(ok[own], [x, "dice"])
     fig, ax = plt.subplots(figsize=SINGLE_COLUMN)
-    sns.scatterplot(data=pts, x=x, y="dice", hue="method", style="fmt", palette=t.palette(), s=30, ax=ax)
+    if not pts.empty:
+        sns.scatterplot(data=pts, x=x, y="dice", hue="method", style="fmt", palette=t.palette(), s=30, ax=ax)
+    # Pareto fronts over this study's test images only: the reference model's Dice is on other images
     for (fmt, device), group in pts.groupby(["fmt", "device"]):
         front = pareto_front(group, x, "dice")
         ax.plot(front[x], front["dice"], ls="--", lw=0.8, color="0.4", drawstyle="steps-post", zorder=0)
-    ax.set(xlabel=xlabel, ylabel="test Dice (exported model)", title=title)
-    if log:
+    for method, group in ref.groupby("method"):
+        images = ok.loc[own & (ok["method"] == method), "dice_images"].dropna() if "dice_images" in ok else []
+        on = f"its own {int(images.iloc[0])} test images" if len(images) else "its own test images"
+        ax.scatter(group[x], group["dice"], marker="*", s=90, color=t.palette().get(method, "0.2"),
+                   edgecolor="black", linewidth=0.5, zorder=3, label=f"{method}\n(Dice on {on})")
+    values = pd.concat([pts[x], ref[x]])
+    if values.min() > 0 and values.max() / values.min() > 10:
         ax.set_xscale("log")
-    ax.legend(fontsize=6, frameon=False, loc="best")
+        xlabel = xlabel[:-1] + ", log scale)"
+        ax.xaxis.set_minor_formatter(mticker.NullFormatter())  # minor labels overlap on a short log axis
+        ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    if bytes_axis:
+        ax.xaxis.set_major_formatter(mticker.EngFormatter(unit="B", sep=" "))
+    ax.set(xlabel=xlabel, ylabel="test Dice (exported model)", title=title)
+    ax.legend(fontsize=6, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))  # beside, not over, the points
     return fig
 
 
 @FIGURES.register("dice_vs_size")
 def dice_vs_size(t: Tables):
-    return _trade_off(t, "file_bytes", "exported file (bytes, log scale)", True, "Dice against stored size")
+    return _trade_off(t, "file_bytes", "exported file (bytes)", "Dice against stored size", bytes_axis=True)
 
 
 @FIGURES.register("dice_vs_latency")
 def dice_vs_latency(t: Tables):
-    return _trade_off(t, "p50_ms", "p50 latency (ms)", False, "Dice against latency")
+    return _trade_off(t, "p50_ms", "p50 latency (ms)", "Dice against latency")
 
 
 def _label(df: pd.DataFrame) -> pd.Series:

@@ -27,9 +27,10 @@ def fmt_num(x, digits: int = 4) -> str:
         return "–"
     if isinstance(x, bool):
         return "yes" if x else "no"
-    if isinstance(x, int) or (isinstance(x, float) and x.is_integer() and abs(x) >= 1000):
-        return f"{int(x):,}"
-    return f"{x:.{digits}g}"
+    short = f"{x:.{digits}g}"
+    if isinstance(x, int) or abs(x) >= 1000 or "e+" in short:
+        return f"{x:,.0f}"  # never exponent notation for large values: 40892.9 -> 40,893; 170.4 to 2 digits -> 170
+    return short
 
 
 def fmt_bytes(x) -> str:

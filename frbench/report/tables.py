@@ -1,7 +1,11 @@
 """The tables of the report and the paper, from summary.csv.
 
 - `comparison`: one row per method, level, format and device; mean and 95 %
-  t-interval half-width over seeds (DESIGN.md, "What the report says").
+  t-interval half-width over seeds (DESIGN.md, "What the report says"), and the
+  flags: compression on paper only, export fidelity, failed seeds, ratios against
+  the model's own dense network, and `same_graph` (the exported graph has the
+  baseline's operators and shapes: only weight values changed, e.g. unstructured
+  pruning; from summary.csv's `graph_differs`, absent from older summaries).
 - `answers`: for each method, the best operating point within the Dice budget
   (the smallest exported file whose mean Dice is at most `budget` below the
   baseline's), with size, latency and memory as ratios to the baseline.
@@ -22,7 +26,7 @@ COMPARISON_COLUMNS = ["dice", "file_bytes", "gzip_bytes", "stored_numbers", "non
 GROUP = ["method", "level", "fmt", "device"]
 
 
-def comparison(summary: pd.DataFrame, fidelity_tolerance: float) -> pd.DataFrame:
+def comparison(summary: pd.DataFrame, fidelity_tolerance: float, baseline: str = "baseline") -> pd.DataFrame:
     table = seed_table(summary, COMPARISON_COLUMNS)
     flags = summary.groupby(GROUP).agg(
         only_on_paper=("only_on_paper", lambda s: bool(s.astype(bool).any())),
@@ -34,7 +38,34 @@ def comparison(summary: pd.DataFrame, fidelity_tolerance: float) -> pd.DataFrame
     table["own_dense"] = table["own_dense"].fillna(False).astype(bool)
     table["seeds"] = table["seeds"].fillna(0).astype(int)
     table["fidelity_flag"] = table["fidelity_max_abs"] > fidelity_tolerance
+    table = table.merge(_same_graph(summary), on=GROUP, how="left")
+    table["same_graph"] = table["same_graph"].fillna(False).astype(bool) & (table["method"] != baseline)
     return table.sort_values(GROUP).reset_index(drop=True)
+
+
+def _as_bool(x):
+    """summary.csv's `graph_differs`: True / False, or empty (the baseline, error rows, older code)."""
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, str) and x.strip().lower() in ("true", "false", "1", "0"):
+        return x.strip().lower() in ("true", "1")
+    if isinstance(x, (int, float, np.integer, np.floating)) and x == x:
+        return bool(x)
+    return None
+
+
+def _same_graph(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per group: True where every successful seed says its exported graph does not differ from the
+    baseline's (`graph_differs` False). False where the column is absent, empty or True for any seed."""
+    if "graph_differs" not in summary:
+        return pd.DataFrame(columns=[*GROUP, "same_graph"])
+    ok = summary[summary["error"].isna()]
+    differs = ok["graph_differs"].map(_as_bool)
+    same = differs.map(lambda d: d is False)
+    known = differs.notna()
+    keys = [ok[c] for c in GROUP]
+    out = (same.groupby(keys).all() & known.groupby(keys).any()).rename("same_graph").reset_index()
+    return out
 
 
 def answers(table: pd.DataFrame, budget: float, baseline: str = "baseline") -> pd.DataFrame:
@@ -70,11 +101,18 @@ def paper_table(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "Model": ok["method"] + " (" + ok["level"].astype(str) + ")",
         "Dice (%)": (100 * ok["dice"]).round(2),
-        "Compression rate": ok["compression_by_count"].map(lambda x: f"{x:.4g}x" if x == x else "-"),
+        "Compression rate": ok["compression_by_count"].map(lambda x: fmt_ratio(x) + "x" if x == x else "-"),
         "Parameters": ok["stored_numbers"].map(lambda x: f"{int(x):,}" if x == x else "-"),
     })
 
 
+def fmt_ratio(x: float) -> str:
+    """4 significant digits, but never exponent notation for large values: 40892.9 -> "40,893"."""
+    if not np.isfinite(x):
+        return "-"
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
+
+
 def write_latex(df: pd.DataFrame, caption: str) -> str:
     return df.to_latex(index=False, escape=True, caption=caption, label="tab:frbench", na_rep="-",
-                       float_format=lambda x: f"{x:.4g}" if np.isfinite(x) else "-")
+                       float_format=fmt_ratio)
