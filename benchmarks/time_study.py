@@ -14,14 +14,12 @@ from __future__ import annotations
 import argparse
 import csv
 import shutil
-import subprocess
 import sys
 import tempfile
-import time
 from collections import defaultdict
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from _study import ROOT, add_study_arguments, run_study, summary_rows
 
 
 def rule_of(tsv: Path, bench_root: Path) -> str:
@@ -49,19 +47,13 @@ def per_rule(bench_root: Path) -> dict:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--config", default="config/config.yaml")
-    ap.add_argument("--cores", default="8")
+    add_study_arguments(ap)
     ap.add_argument("--keep", help="run in this directory and keep it (default: a temporary one, removed)")
     args = ap.parse_args()
 
     workdir = Path(args.keep).resolve() if args.keep else Path(tempfile.mkdtemp(prefix="frbench-study-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "workflow" / "Snakefile"),
-           "--directory", str(workdir), "--configfile", str(ROOT / args.config), "--cores", args.cores, "all"]
-    print("running:", " ".join(cmd), flush=True)
-    t0 = time.monotonic()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    wall = time.monotonic() - t0
+    proc, wall = run_study(workdir, ROOT / args.config, args.cores)
     if proc.returncode != 0:
         print(proc.stderr[-4000:], file=sys.stderr)
         return proc.returncode
@@ -72,11 +64,10 @@ def main() -> int:
         print(f"{rule:<14}{r['jobs']:>6}{r['seconds']:>10.1f}{r['max_seconds']:>9.1f}{r['max_rss_mb']:>12.0f}")
     print(f"{'sum of jobs':<14}{sum(r['jobs'] for r in rows.values()):>6}{sum(r['seconds'] for r in rows.values()):>10.1f}")
     print(f"\nend to end: {wall:.1f} s wall with --cores {args.cores} ({args.config})")
-    with (workdir / "results" / "summary.csv").open() as f:
-        for row in csv.DictReader(f):
-            print(f"  {row['method']}/{row['level']}/seed{row['seed']}/{row['fmt']}/{row['device']}: "
-                  f"test Dice {float(row['dice'] or 'nan'):.3f}, p50 {float(row['p50_ms'] or 'nan'):.2f} ms, "
-                  f"{row['file_bytes']} bytes{'  ERROR: ' + row['error'] if row['error'] else ''}")
+    for row in summary_rows(workdir):
+        print(f"  {row['method']}/{row['level']}/seed{row['seed']}/{row['fmt']}/{row['device']}: "
+              f"test Dice {float(row['dice'] or 'nan'):.3f}, p50 {float(row['p50_ms'] or 'nan'):.2f} ms, "
+              f"{row['file_bytes']} bytes{'  ERROR: ' + row['error'] if row['error'] else ''}")
     if not args.keep:
         shutil.rmtree(workdir)
     return 0

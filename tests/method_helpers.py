@@ -35,8 +35,9 @@ def reload(path: Path):
     return model, ckpt
 
 
-def export(tmp_path: Path, checkpoint: Path, dataset: Path, method: str, level: str) -> dict:
-    """Export to .ptl and run it in the lite interpreter (export_model checks fidelity there)."""
-    return export_model(key={"method": method, "level": level, "seed": 0, "fmt": "ptl"}, checkpoint=str(checkpoint),
-                        data=str(dataset), out=str(tmp_path / f"{method}-{level}.ptl"),
-                        record_out=str(tmp_path / f"{method}-{level}.export.json"), threads=1)
+def export(tmp_path: Path, checkpoint: Path, dataset: Path, method: str, level: str, fmt: str = "ptl") -> dict:
+    """Export to .ptl (or `fmt`) and run it in its runtime (export_model checks fidelity there)."""
+    suffix = "" if fmt == "ptl" else f".{fmt}"
+    return export_model(key={"method": method, "level": level, "seed": 0, "fmt": fmt}, checkpoint=str(checkpoint),
+                        data=str(dataset), out=str(tmp_path / f"{method}-{level}.{fmt}"),
+                        record_out=str(tmp_path / f"{method}-{level}.export{suffix}.json"), threads=1)

@@ -1,15 +1,25 @@
-"""quantize: int8 (FX, qnnpack) runs in the lite interpreter and records what ran int8."""
+"""quantize: int8 (FX, qnnpack) runs in the lite interpreter and records what ran int8; its .pte
+is the XNNPACK quantizer's (PT2E) int8 of the float weights the checkpoint keeps."""
+
+import subprocess
+import sys
+import zipfile
 
 import pytest
 import torch
 from torch.jit.mobile import _load_for_lite_interpreter
 
+from frbench.build import build_model
 from frbench.checkpoint import load_model
-from frbench.errors import ConfigError
+from frbench.data import load_split
+from frbench.errors import ConfigError, ExportError
+from frbench.export import EXPORTERS
 from frbench.export.ptl import LiteExporter
 from frbench.methods import MethodContext, get_method
+from frbench.metrics import dice_per_image, predict_mask
+from frbench.runtimes import RUNTIMES
 
-from conftest import TINY_UNET
+from conftest import ROOT, TINY_UNET
 from method_helpers import compress, export, reload
 
 QNNPACK = pytest.mark.skipif("qnnpack" not in torch.backends.quantized.supported_engines,
@@ -101,3 +111,137 @@ def test_odd_input_sizes_pad_in_float_and_say_so(tiny_checkpoint):
     assert arch["up_pad"] == {"up1": [0, 1, 0, 1], "up2": [0, 0, 0, 0]}
     assert arch["summary"]["float"] == ["up1.pad"] and arch["summary"]["quantize_ops"] == 2
     assert (model(images) - base(images)).abs().max() < 0.05
+
+
+# ---- int8 .pte: the XNNPACK quantizer (PT2E) on the float weights the checkpoint keeps ----------
+
+BASELINE_TRAIN = {"epochs": 80, "batch_size": 2, "lr": 0.002}  # ~3 s: a baseline that segments (test Dice ~0.4)
+
+
+@pytest.fixture(scope="module")
+def int8_models(tmp_path_factory, tiny_dataset):
+    """A briefly trained baseline (an untrained one predicts one class everywhere, and Dice then
+    says nothing), compressed to int8 and int8_qat by the train job, each exported to .ptl and
+    .pte by the export job."""
+    d = tmp_path_factory.mktemp("int8-pte")
+    build_model(method="baseline", level="dense", seed=0, data=str(tiny_dataset),
+                config={"unet": TINY_UNET, "train": BASELINE_TRAIN, "params": {"levels": ["dense"]}},
+                out=d / "baseline.pt", record_out=d / "baseline.json", threads=1, progress=False)
+    models = {}
+    for level in ("int8", "int8_qat"):
+        path, _ = compress(d, tiny_dataset, d / "baseline.pt", "quantize", level, calibration_images=8)
+        models[level] = {"checkpoint": path, "dir": d,
+                         **{fmt: export(d, path, tiny_dataset, "quantize", level, fmt) for fmt in ("ptl", "pte")}}
+    return models
+
+
+def _dice(pred_logits, masks) -> float:
+    return float(dice_per_image(predict_mask(pred_logits), masks).mean())
+
+
+@QNNPACK
+@pytest.mark.parametrize("level", ["int8", "int8_qat"])
+def test_int8_pte_is_quantized_by_the_xnnpack_quantizer_and_segments_like_the_float_model(int8_models, tiny_dataset,
+                                                                                           level):
+    m = int8_models[level]
+    rec = m["pte"]
+    assert rec["error"] is None, rec["error"]
+    model, ckpt = reload(m["checkpoint"])
+    arch = ckpt["arch"]
+    assert arch["calibration_images"] == 8 and "calibrated on the first 8 training images" in arch["pte_flow"]
+    assert ("QAT-trained" in arch["pte_flow"]) == (level == "int8_qat")
+    assert rec["pte_flow"] == arch["pte_flow"]  # the export record says which flow made the file
+    # the float weights ride in the checkpoint under their own prefix, and are no parameters of the eager model
+    assert any(k.startswith("pte_float.") for k in ckpt["state_dict"])
+    assert rec["params_eager"] == m["ptl"]["params_eager"] == 0
+    ex = rec["exporter"]
+    assert ex["quantized"] is True and ex["delegation"]["non_delegated_ops"] == 0
+    # int8 weights read back from the file: one per conv weight of the float model (BatchNorm folded in)
+    stored = EXPORTERS.get("pte").stored_tensors(m["dir"] / f"quantize-{level}.pte")
+    int8 = sum(t.numel() for t in stored.values() if t.dtype == torch.int8)
+    float_model = model.float_model()
+    conv_weights = sum(c.weight.numel() for c in float_model.modules() if isinstance(c, (torch.nn.Conv2d,
+                                                                                           torch.nn.ConvTranspose2d)))
+    assert 0.99 * conv_weights <= int8 <= conv_weights and rec["stored_by_dtype"]["int8"] == int8
+    # ExecuTorch runs it; its Dice on the test images is the float model's, within what int8 costs
+    images, masks = load_split(tiny_dataset, "test")
+    rt = RUNTIMES.get("pte")
+    program = rt.load(m["dir"] / f"quantize-{level}.pte")
+    outs = torch.cat([rt.run(program, images[i : i + 1]) for i in range(len(images))])
+    assert outs.shape == (len(images), 2, 32, 32)
+    with torch.no_grad():
+        ref = float_model(images)
+    if level == "int8":  # the fine-tuned float model segments, so Dice measures something (the tiny
+        assert _dice(ref, masks) > 0.3  # UNet's QAT fine-tune loses most of the baseline's Dice, float or int8)
+    assert abs(_dice(outs, masks) - _dice(ref, masks)) < 0.03
+    assert float(rec["fidelity"]["dice_exported"]) == pytest.approx(_dice(outs, masks))
+    assert (predict_mask(outs) == predict_mask(ref)).float().mean() > 0.97  # pixels that agree with float
+
+
+# Exports one checkpoint's int8 model to .ptl in a fresh process (as the export job does: TorchScript
+# names types by what the process traced before), either as loaded or as the bare converted graph.
+_PTL_OF = """
+import copy, sys, torch
+from frbench.checkpoint import load_model
+from frbench.data import load_split
+from frbench.export.ptl import LiteExporter
+model, _ = load_model(sys.argv[1])
+if sys.argv[3] == "bare":
+    model = torch.fx.GraphModule(model, copy.deepcopy(model.graph))
+    assert not any(k.startswith("pte_float.") for k in model.state_dict())
+print(sum(p.numel() for p in model.parameters()))
+LiteExporter.write(model, load_split(sys.argv[2], "test")[0][:1], sys.argv[4])
+"""
+
+
+@QNNPACK
+def test_the_float_twin_leaves_the_ptl_as_the_converted_model_alone_gives_it(int8_models, tiny_dataset, tmp_path):
+    """The .ptl of the int8 model holds the converted graph only: the same archive (but for debug
+    source locations, which name the Python call stack and FX's per-process code counter) and the
+    same tensors as the bare FX-converted GraphModule, with no float32 conv weights."""
+    m = int8_models["int8"]
+    params = {}
+    for which in ("loaded", "bare"):
+        proc = subprocess.run([sys.executable, "-c", _PTL_OF, str(m["checkpoint"]), str(tiny_dataset), which,
+                               str(tmp_path / f"{which}.ptl")], capture_output=True, text=True, cwd=ROOT)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        params[which] = int(proc.stdout.split()[-1])
+
+    def members(path):
+        with zipfile.ZipFile(path) as z:
+            return {n: z.read(n) for n in z.namelist()
+                    if not n.endswith(".debug_pkl") and not n.endswith(".data/serialization_id")}
+
+    loaded, bare = members(tmp_path / "loaded.ptl"), members(tmp_path / "bare.ptl")
+    assert loaded.keys() == bare.keys() and all(loaded[k] == bare[k] for k in loaded)
+    stored, alone = (LiteExporter.stored_tensors(tmp_path / f"{w}.ptl") for w in ("loaded", "bare"))
+    assert stored.keys() == alone.keys() and all(torch.equal(stored[k], alone[k]) for k in stored)
+    assert not any(t.dtype == torch.float32 and t.dim() == 4 for t in stored.values())
+    # the export job's file: the same numbers, and no parameters counted for the twin
+    assert m["ptl"]["stored_by_dtype"] == {"float32": 95, "int64": 1, "qint8": 7380}  # float32: biases, qparams
+    assert m["ptl"]["params_eager"] == params["loaded"] == params["bare"] == 0
+
+
+@QNNPACK
+def test_int8_pte_bytes_are_the_same_on_a_second_export(int8_models, tiny_dataset, tmp_path):
+    m = int8_models["int8"]
+    again = export(tmp_path, m["checkpoint"], tiny_dataset, "quantize", "int8", "pte")
+    assert again["error"] is None
+    assert (tmp_path / "quantize-int8.pte").read_bytes() == (m["dir"] / "quantize-int8.pte").read_bytes()
+
+
+@QNNPACK
+def test_int8_pte_without_training_images_or_float_weights_is_a_clear_export_error(int8_models, tmp_path):
+    m = int8_models["int8"]
+    model, _ = reload(m["checkpoint"])
+    x = torch.zeros(1, 3, 32, 32)
+    with pytest.raises(ExportError, match=r"int8 \.pte .* calibrates on 8 training images"):
+        EXPORTERS.get("pte").write(model, x, tmp_path / "q.pte")  # calibration=None: outside the export job
+    # a checkpoint written before the twin existed: .ptl as before, .pte names the fix
+    raw = torch.load(m["checkpoint"], map_location="cpu", weights_only=True)
+    raw["state_dict"] = {k: v for k, v in raw["state_dict"].items() if not k.startswith("pte_float.")}
+    torch.save(raw, tmp_path / "old.pt")
+    old, _ = load_model(tmp_path / "old.pt")
+    assert torch.equal(old(x), model(x))
+    with pytest.raises(ExportError, match=r"predates .*--forcerun quantize"):
+        old.to_exported_program(x, lambda n: torch.zeros(n, 3, 32, 32))

@@ -33,10 +33,27 @@ current at load. A lite-interpreter runtime packs them again when it loads the
 torch.ao.quantization warns that it is deprecated in favour of torchao's PT2E flow;
 PT2E produces graphs for ExecuTorch, not the quantized TorchScript ops the lite
 interpreter runs, so for `.ptl` this is still the flow to use.
+
+`.pte` (ExecuTorch) cannot take the FX-converted modules; it gets the int8 a mobile
+engineer would make with ExecuTorch's own tools, the XNNPACK quantizer (PT2E static:
+int8 activations per tensor, int8 weights symmetric per output channel), applied at
+export (`frbench.export.pte.quantize_for_xnnpack`) to the float weights the FX flow
+quantized, calibrated on the same first `calibration_images` training images, one at
+a time in order (so reruns give the same bytes). The saved model is `Int8GraphModule`:
+the converted graph (what runs; its state-dict keys as before) carrying those float
+weights as a float UNet outside its module tree, saved under `pte_float.*` in the
+state dict; neither `torch.jit.trace` (the `.ptl`) nor `parameters()` (`params_eager`)
+sees it, so the `.ptl` holds what it held without it. For int8 the twin is the
+fine-tuned float UNet; for int8_qat the QAT-trained float weights (each conv's weight
+and its fused BatchNorm, read from the prepared model before convert): PT2E
+post-training quantization of those is the `.pte` counterpart of the QAT graph (the
+fake-quantized ranges do not carry over). The flow is recorded as `pte_flow`, in the
+arch and in the `.pte`'s export record. `keep_float` applies to the `.ptl` only.
 """
 
 from __future__ import annotations
 
+import copy
 import warnings
 
 import torch
@@ -47,10 +64,10 @@ from torch.ao.quantization.backend_config import get_fbgemm_backend_config, get_
 from torch.ao.quantization.backend_config.x86 import get_x86_backend_config
 from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx, prepare_qat_fx
 
-from ..errors import ConfigError
+from ..errors import ConfigError, ExportError
 from ..models import UNet
 from ..models.unet import Up
-from ._common import (baseline_copy, conv_layers, example_input, facts, level_error, remember,
+from ._common import (CONV_TYPES, baseline_copy, conv_layers, example_input, facts, level_error, remember,
                       replace_module, unet_config)
 from ._registry import Method, register_method
 
@@ -272,6 +289,122 @@ def weight_only(model: nn.Module, dtype: torch.dtype, keep_float: list[str], fil
     return layers
 
 
+# ---- the float twin, for .pte --------------------------------------------------------------------
+
+def pte_flow(info: dict) -> str:
+    """How the .pte of an int8 scheme is made, in words (the arch's and export record's `pte_flow`)."""
+    source = "the QAT-trained float weights" if info["scheme"] == "int8_qat" else "the fine-tuned float weights"
+    flow = (f"pt2e xnnpack static (XNNPACKQuantizer, symmetric int8 weights per channel, int8 activations per "
+            f"tensor) of {source}, calibrated on the first {info['calibration_images']} training images in order")
+    if info["keep_float"]:
+        flow += f"; keep_float {info['keep_float']} applies to .ptl only: the .pte quantizes every layer"
+    return flow
+
+
+def qat_float_weights(prepared: nn.Module, cfg) -> UNet:
+    """The float UNet inside a QAT-prepared graph: each conv's trained weight (and bias) is
+    at the conv's own name; a BatchNorm fused into the conv before it (ConvBn(ReLU)2d) is
+    that conv's `.bn`, one left alone is at its own name."""
+    unet = UNet(cfg)
+    src = prepared.state_dict()
+    home, last_conv = {}, None
+    for name, m in unet.named_modules():
+        if isinstance(m, CONV_TYPES):
+            last_conv = name
+        elif isinstance(m, nn.BatchNorm2d) and last_conv is not None:
+            home[name] = f"{last_conv}.bn"
+    weights = {}
+    for key in unet.state_dict():
+        module, _, attr = key.rpartition(".")
+        fused = f"{home[module]}.{attr}" if module in home else None
+        if key in src:
+            weights[key] = src[key]
+        elif fused in src:
+            weights[key] = src[fused]
+        else:
+            raise KeyError(f"quantize/int8_qat: no trained value for {key!r} in the prepared model")
+    unet.load_state_dict(weights)
+    return unet
+
+
+class Int8GraphModule(torch.fx.GraphModule):
+    """The FX-converted int8 UNet (what runs, and all that `.ptl` holds), carrying the float
+    UNet it was quantized from (`float_twin`), from which the `.pte` is quantized by the
+    XNNPACK quantizer at export. The UNet config and calibration count come from the model's
+    facts (the arch).
+
+    The twin is held in a plain attribute, not registered as a submodule: `torch.jit.trace`
+    copies every registered submodule into the `.ptl`, and `parameters()` (the export
+    record's `params_eager`) would count it. It enters the state dict, and leaves it, under
+    `pte_float.` through `_save_to_state_dict` / `_load_from_state_dict`, the hooks nn.Module
+    gives a module for state it keeps its own way. So the `.ptl` exporter traces this module
+    exactly as it traced the plain converted graph (the traced type keeps the name
+    GraphModule; `optimize_for_mobile` still runs, which a `to_torchscript` of its own would
+    stop), and the file holds the same code and tensors as before the twin existed."""
+
+    PREFIX = "pte_float."
+
+    @classmethod
+    def of(cls, converted: torch.fx.GraphModule, float_twin: UNet) -> "Int8GraphModule":
+        gm = cls(converted, converted.graph)
+        gm.__dict__["float_twin"] = float_twin.eval()  # bypasses Module.__setattr__: not a submodule
+        return gm
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        if self.float_twin is not None:
+            for key, value in self.float_twin.state_dict(keep_vars=keep_vars).items():
+                destination[prefix + self.PREFIX + key] = value
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        mine = prefix + self.PREFIX
+        twin = {k.removeprefix(mine): state_dict.pop(k) for k in [k for k in state_dict if k.startswith(mine)]}
+        if not twin:  # a checkpoint written before the twin existed: .ptl as before, .pte says what to do
+            self.__dict__["float_twin"] = None
+        else:
+            result = self.float_twin.load_state_dict(twin, strict=strict)
+            missing_keys.extend(mine + k for k in result.missing_keys)
+            unexpected_keys.extend(mine + k for k in result.unexpected_keys)
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+
+    def __deepcopy__(self, memo):
+        copied = super().__deepcopy__(memo)
+        for name in ("float_twin", "frbench_facts"):
+            if name in self.__dict__:
+                copied.__dict__[name] = copy.deepcopy(self.__dict__[name], memo)
+        return copied
+
+    def float_model(self) -> UNet:
+        """The float UNet the int8 model was quantized from, in eval mode."""
+        return self.float_twin.eval()
+
+    def to_exported_program(self, example: torch.Tensor, calibration):
+        """`.pte`: the float weights through the XNNPACK quantizer, calibrated one image at a
+        time (the program's static shape) on the first `calibration_images` training images."""
+        from ..export.pte import quantize_for_xnnpack  # late: executorch is loaded only for .pte
+
+        info = facts(self)
+        if self.float_twin is None:
+            raise ExportError(
+                f"quantize/{info['scheme']}: this checkpoint predates the float weights that the int8 .pte is "
+                "quantized from (no `pte_float.` entries); rebuild it (`snakemake --forcerun quantize`) and export again")
+        if calibration is None:
+            raise ExportError(
+                f"quantize/{info['scheme']}: the int8 .pte is quantized at export by the XNNPACK quantizer, which "
+                f"calibrates on {info['calibration_images']} training images; pass `calibration` (the export job, "
+                "frbench.export.export_model, passes the dataset's training images)")
+        images = calibration(info["calibration_images"]).float()
+        if len(images) == 0:
+            raise ExportError(f"quantize/{info['scheme']}: the dataset has no training images to calibrate the int8 .pte")
+        batches = [images[i : i + 1] for i in range(len(images))]
+        return quantize_for_xnnpack(self.float_model(), example, batches, per_channel=True)
+
+    def export_facts(self, fmt: str, example: torch.Tensor) -> dict:
+        return {"pte_flow": facts(self).get("pte_flow")} if fmt == "pte" else {}
+
+
 # ---- the method --------------------------------------------------------------------------------
 
 def parse_scheme(level: str) -> str:
@@ -298,11 +431,12 @@ class Quantize(Method):
         use_engine(opts["engine"])
         qat = scheme == "int8_qat"
         info.update(flow=FX_SCHEMES[scheme], up_pad=up_padding(model, x),
-                    qconfig=describe_qconfig(qconfig_mapping(opts["engine"], qat, opts["keep_float"])))
+                    qconfig=describe_qconfig(qconfig_mapping(opts["engine"], qat, opts["keep_float"])),
+                    calibration_images=min(opts["calibration_images"], len(ctx.calibration)))
+        info["pte_flow"] = pte_flow(info)
         if qat:
             model = fx_prepare(with_static_ups(model, info["up_pad"]), info)
         else:
-            info["calibration_images"] = min(opts["calibration_images"], len(ctx.calibration))
             model.__dict__[_CALIBRATION] = ctx.calibration
         return remember(model, **info)
 
@@ -314,10 +448,15 @@ class Quantize(Method):
         use_engine(info["engine"])
         if scheme == "int8":  # observe the fine-tuned float model on training images
             images = model.__dict__.pop(_CALIBRATION)
+            twin = copy.deepcopy(model)
+            twin.__dict__.pop("frbench_facts", None)
             model = fx_prepare(with_static_ups(model, info["up_pad"]), info)
             calibrate(model, images, info["calibration_images"])
+        else:  # the QAT-trained float weights, before convert folds them away
+            twin = qat_float_weights(model, unet_config(info))
         converted = fx_convert(model, info)
-        return remember(converted, **info, **layer_record(converted))
+        info.update(layer_record(converted))
+        return remember(Int8GraphModule.of(converted, twin), **info)
 
     def arch(self, model):
         return facts(model)
@@ -331,4 +470,5 @@ class Quantize(Method):
         prepared = fx_prepare(with_static_ups(model, arch["up_pad"]), arch)
         with warnings.catch_warnings():  # observers that never saw data: the state dict brings the qparams
             warnings.simplefilter("ignore", UserWarning)
-            return fx_convert(prepared, arch)
+            converted = fx_convert(prepared, arch)
+        return remember(Int8GraphModule.of(converted, UNet(unet_config(arch))), **arch)

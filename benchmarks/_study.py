@@ -1,0 +1,49 @@
+"""What the benchmark scripts share: running a study with Snakemake in a directory of its own,
+and reading the rows of its `results/summary.csv`.
+
+Used by benchmarks/time_study.py and benchmarks/formats.py (run as scripts, which puts this
+folder on sys.path).
+"""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def add_study_arguments(ap) -> None:
+    """--config and --cores, as every study benchmark takes them."""
+    ap.add_argument("--config", default="config/config.yaml", help="the study's config (default: %(default)s)")
+    ap.add_argument("--cores", default="8", help="snakemake --cores (default: %(default)s)")
+
+
+def snakemake_command(workdir: Path, configfile: Path, cores: str, target: str = "all") -> list[str]:
+    return [sys.executable, "-m", "snakemake", "--snakefile", str(ROOT / "workflow" / "Snakefile"),
+            "--directory", str(workdir), "--configfile", str(configfile), "--cores", str(cores), target]
+
+
+def run_study(workdir: Path, configfile: Path, cores: str) -> tuple[subprocess.CompletedProcess, float]:
+    """Run `snakemake all` in `workdir` (results/ lands there); print the command; return the
+    finished process (its output captured) and its wall seconds. Snakemake redoes only what is
+    missing or out of date, so a second run in the same directory is quick."""
+    cmd = snakemake_command(workdir, configfile, cores)
+    print("running:", " ".join(cmd), flush=True)
+    t0 = time.monotonic()
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    return proc, time.monotonic() - t0
+
+
+def summary_rows(workdir: Path) -> list[dict]:
+    """The rows of the study's results/summary.csv, as strings (empty: missing)."""
+    with (workdir / "results" / "summary.csv").open() as f:
+        return list(csv.DictReader(f))
+
+
+def number(value: str | None) -> float:
+    """A summary cell as a float; NaN when empty."""
+    return float(value) if value not in (None, "", "nan", "NaN") else float("nan")
