@@ -6,7 +6,7 @@ import json
 import pandas as pd
 
 from frbench.bench.result import empty_result
-from frbench.report.summary import add_graph_differs, gather
+from frbench.report.summary import add_baseline_ratios, add_graph_differs, gather
 
 PLAN = {"warmup": 1, "iters": 3, "threads": 1}
 
@@ -48,3 +48,13 @@ def test_graph_differs_compares_with_the_baseline_on_the_same_format():
     got = add_graph_differs(df)["graph_differs"].tolist()
     assert got == [None, None, False, True, True, None, None]
     assert add_graph_differs(df.drop(columns="graph_signature"))["graph_differs"].isna().all()  # older records
+
+
+def test_the_baselines_graph_no_smaller_is_on_paper_even_when_timing_noise_says_faster():
+    rows = [{"method": "baseline", "level": "dense", "p50_ms": 10.0, "file_bytes": 1000, "graph_differs": None},
+            {"method": "prune_unstructured", "level": "0.8", "p50_ms": 9.0, "file_bytes": 1000, "graph_differs": False},
+            {"method": "prune_structured", "level": "0.5", "p50_ms": 9.0, "file_bytes": 1000, "graph_differs": True},
+            {"method": "tucker", "level": "0.5", "p50_ms": 10.0, "file_bytes": 1000, "graph_differs": True}]
+    df = pd.DataFrame([{**r, "fmt": "ptl", "device": "host", "error": None, "stored_numbers": 100, "params_eager": 100}
+                       for r in rows])
+    assert add_baseline_ratios(df)["only_on_paper"].tolist() == [False, True, False, True]
