@@ -27,6 +27,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from .data import to_float
 from .errors import ConfigError, TrainingDiverged
 from .hostinfo import peak_rss_kb
 from .metrics import dice_per_image, predict_mask
@@ -99,11 +100,12 @@ def model_device(model: nn.Module) -> torch.device:
 
 @torch.no_grad()
 def predict(model: nn.Module, images: torch.Tensor, batch_size: int = 16) -> torch.Tensor:
-    """Foreground masks (N,H,W) for images (N,3,H,W), in eval mode, on the CPU."""
+    """Foreground masks (N,H,W) for images (N,3,H,W), float or uint8 (see `frbench.data.to_float`),
+    in eval mode, on the CPU."""
     was_training = model.training
     model.eval()
     device = model_device(model)
-    out = torch.cat([predict_mask(model(images[i : i + batch_size].to(device))).cpu()
+    out = torch.cat([predict_mask(model(to_float(images[i : i + batch_size]).to(device))).cpu()
                      for i in range(0, len(images), batch_size)])
     model.train(was_training)
     return out
@@ -121,6 +123,9 @@ def _call(hooks, name, *args):
 def fit(model, train, val, cfg: TrainConfig, seed: int, hooks=(), label: str = "model", progress: bool = True):
     """Train `model` on `train` = (images, masks), select on `val`, return (best model, record).
 
+    Images may be float or uint8 and masks int64 or uint8 (`load_split(..., uint8=True)`):
+    each batch is converted as it is drawn, so the split is never held as float32.
+
     Raises TrainingDiverged, naming the epoch and `label`, when the loss is not finite.
     """
     seed_everything(seed)
@@ -134,7 +139,7 @@ def fit(model, train, val, cfg: TrainConfig, seed: int, hooks=(), label: str = "
     else:
         opt = torch.optim.SGD(params, lr=cfg.lr, momentum=0.9, weight_decay=cfg.weight_decay)
     shuffle = torch.Generator().manual_seed(seed)
-    device = model_device(model)  # the data stays on the CPU; each batch goes where the model is
+    device = model_device(model)  # the data stays on the CPU; each batch is converted and goes where the model is
 
     best = {"val_dice": -1.0, "epoch": None, "state": None}
     record = {"epochs": [], "steps_per_epoch": steps_per_epoch, "seed": seed, "train_config": asdict(cfg)}
@@ -153,7 +158,8 @@ def fit(model, train, val, cfg: TrainConfig, seed: int, hooks=(), label: str = "
                 group["lr"] = lr
             # forward, backward, step
             idx = order[i * cfg.batch_size : (i + 1) * cfg.batch_size]
-            loss = segmentation_loss(model(images[idx].to(device)), masks[idx].to(device), cfg.dice_weight)
+            x, y = to_float(images[idx]).to(device), masks[idx].long().to(device)
+            loss = segmentation_loss(model(x), y, cfg.dice_weight)
             if not torch.isfinite(loss):
                 raise TrainingDiverged(
                     f"{label}: loss is {loss.item()} at epoch {epoch + 1}, step {step}; no checkpoint written. "

@@ -1,4 +1,6 @@
 import copy
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ from frbench.methods import get_method
 from frbench.models import UNet, UNetConfig
 
 ROOT = Path(__file__).resolve().parents[1]
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 TINY_DATA = {
     "source": "synthetic", "size": [32, 32], "seed": 0, "val_fraction": 0.2, "test_fraction": 0.2,
@@ -35,3 +38,22 @@ def tiny_checkpoint(tmp_path) -> Path:
     save_checkpoint(path, method="baseline", level="dense", arch=get_method("baseline").arch(model), model=model,
                     meta={"seed": 0})
     return path
+
+
+def snakemake(workdir: Path, *args, config="config/tiny.yaml", check=True):
+    """Run the workflow in `workdir` on a config of the repository (the tiny study by default)."""
+    cmd = [*SNAKEMAKE, "--snakefile", str(ROOT / "workflow" / "Snakefile"), "--directory", str(workdir),
+           "--configfile", str(ROOT / config), "--cores", "2", *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    if check and proc.returncode != 0:
+        pytest.fail(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
+    return proc
+
+
+@pytest.fixture(scope="session")
+def tiny_study(tmp_path_factory) -> Path:
+    """The tiny study (config/tiny.yaml) run once per session through snakemake: its results
+    folder. Shared by tests/test_workflow.py and the reproducibility test of test_reliability.py."""
+    workdir = tmp_path_factory.mktemp("tiny_study")
+    snakemake(workdir, "all")
+    return workdir / "results"

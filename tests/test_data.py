@@ -22,6 +22,7 @@ from frbench.data import (
     content_sha256,
     load_folder_pair,
     load_split,
+    to_float,
     write_dataset,
 )
 from frbench.data.dataset import split_sizes
@@ -152,6 +153,21 @@ def test_write_load_round_trip(written, synthetic_ds):
         assert 0 <= images.min() and images.max() <= 1 and set(masks.unique().tolist()) <= {0, 1}
         expected = synthetic_ds.splits[name].images.transpose(0, 3, 1, 2) / 255
         assert np.allclose(images.numpy(), expected, atol=1e-6)
+
+
+def test_uint8_split_converts_batch_by_batch_to_the_same_bits(written):
+    """Training keeps the stored uint8 and converts each batch: the same float32 values, bit for bit."""
+    npz, _, meta = written
+    for name in SPLITS:
+        images, masks = load_split(npz, name)
+        raw_images, raw_masks = load_split(npz, name, uint8=True)
+        n = meta["counts"][name]
+        assert raw_images.dtype == raw_masks.dtype == torch.uint8
+        assert raw_images.shape == (n, 3, 32, 40) and raw_images.is_contiguous() and raw_masks.shape == (n, 32, 40)
+        idx = torch.randperm(n)[: max(1, n // 2)]
+        assert torch.equal(to_float(raw_images[idx]), images[idx])  # torch.equal: exact values
+        assert torch.equal(to_float(raw_images), images) and torch.equal(raw_masks.long(), masks)
+    assert to_float(images) is images  # float input passes through
 
 
 def corrupt(path, how):

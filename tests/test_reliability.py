@@ -1,10 +1,14 @@
 """Faults survived and bad input refused (issue #7): interrupted runs resume to the same
-results, damaged files become error rows while the report still builds, a full disk
+results, damaged files (a checkpoint, an exported model, the dataset) become error rows
+while the report still builds, a second run gives the same numbers and bytes, a full disk
 leaves no half-written file, and mistaken configs fail before any job runs."""
 
 import csv
 import errno
+import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,7 +20,7 @@ import yaml
 
 from frbench.io import atomic_path, atomic_write_bytes
 
-from conftest import ROOT
+from conftest import ROOT, snakemake
 
 SNAKEFILE = ROOT / "workflow" / "Snakefile"
 # What must not change when a run is interrupted and resumed (timings and memory may).
@@ -115,14 +119,70 @@ def test_damaged_files_become_error_rows_and_the_report_builds(reference_study, 
 
 
 @pytest.mark.slow
-def test_same_config_same_seed_same_numbers_and_bytes(reference_study, tmp_path):
+def test_corrupt_dataset_gives_error_rows_and_the_report_builds(reference_study, tmp_path):
+    """A dataset file damaged after it was built: every training job records the DataError and
+    writes an empty checkpoint instead of failing, so the study still ends in a summary with
+    an error row per model and a report; the error's advice then rebuilds the study."""
     ref_dir, config = reference_study
+    shutil.copytree(ref_dir, tmp_path, dirs_exist_ok=True)  # a finished study, with snakemake's records and mtimes
+    npz = tmp_path / "results/data/dataset.npz"
+    npz.write_bytes(npz.read_bytes()[: npz.stat().st_size // 2])  # truncated (a copy cut short, a full disk)
+    # The file is now newer than everything made from it: snakemake reruns all of that, but not
+    # the dataset rule, whose output exists and whose params did not change.
+    plan = dict(re.findall(r"^(\w+)\s+(\d+)$", run(tmp_path, config, "all", "--dry-run").stdout, flags=re.M))
+    assert "dataset" not in plan and plan["baseline"] == "1" and plan["report"] == "1", plan
     run(tmp_path, config, "all")
-    a, b = stable_rows(ref_dir), stable_rows(tmp_path)
-    assert a == b
-    for exported in (ref_dir / "results/export").rglob("model.*"):
-        twin = tmp_path / exported.relative_to(ref_dir)
-        assert exported.read_bytes() == twin.read_bytes(), exported.relative_to(ref_dir)
+    train = json.loads((tmp_path / "results/models/baseline/dense/seed0/train.json").read_text())
+    assert train["error"].startswith("DataError: results/data/dataset.npz: truncated or corrupt")
+    assert (tmp_path / "results/models/baseline/dense/seed0/model.pt").read_bytes() == b""
+    with (tmp_path / "results/summary.csv").open() as f:
+        rows = list(csv.DictReader(f))
+    assert rows and all("results/data/dataset.npz" in r["error"] and "delete it and rerun" in r["error"] for r in rows)
+    html = (tmp_path / "results/report.html").read_text()
+    assert "Failed runs" in html and "dataset.npz: truncated or corrupt" in html
+    # What the error says to do: delete the file and rebuild it (`all` alone would not: snakemake
+    # leaves a missing intermediate file alone while what was made from it exists); then `all`
+    # reruns everything made from the new file, and the study is whole again.
+    npz.unlink()
+    run(tmp_path, config, "results/data/dataset.npz")
+    run(tmp_path, config, "all")
+    assert stable_rows(tmp_path) == stable_rows(ref_dir)
+
+
+# What a second run of the tiny study must reproduce: every number but timings and memory.
+REPRODUCED = [*STABLE, "dice_images", "params_eager", "dense_file_bytes", "dense_params", "floor_bytes",
+              "compression_by_count", "compression_by_bytes", "budget"]
+
+
+def read_rows(csv_path: Path, columns=None, drop=()) -> list[dict]:
+    with csv_path.open() as f:
+        return [{k: row[k] for k in columns or row if k not in drop} for row in csv.DictReader(f)]
+
+
+@pytest.mark.slow
+def test_same_config_same_seed_same_numbers_and_bytes_for_every_method(tiny_study, tmp_path):
+    """Issue #7: same config, same seed, same machine: the same test Dice (to 1e-6) and the same
+    exported bytes, for every method. The session's tiny study is the first run; this one stops
+    at the summary (the figures and report add nothing to compare)."""
+    snakemake(tmp_path, "results/summary.csv")
+    first, again = tiny_study, tmp_path / "results"
+    a, b = read_rows(first / "summary.csv", REPRODUCED), read_rows(again / "summary.csv", REPRODUCED)
+    assert {r["method"] for r in a} == set(yaml.safe_load((ROOT / "config/tiny.yaml").read_text())["methods"])
+    assert [(r["method"], r["level"]) for r in a] == [(r["method"], r["level"]) for r in b]
+    dice = ("dice", "dice_eager", "best_val_dice")  # the benchmark's, the export's, the training's
+    for ra, rb in zip(a, b):
+        where = f"{ra['method']}/{ra['level']}"
+        assert ra["error"] == "", (where, ra["error"])
+        for k in dice:
+            assert float(ra[k]) == pytest.approx(float(rb[k]), abs=1e-6), (where, k)
+        rest = [k for k in REPRODUCED if k not in dice]
+        assert [ra[k] for k in rest] == [rb[k] for k in rest], where  # exactly: bytes, counts, fidelity, epochs
+    # every epoch's loss, learning rate, validation Dice and method facts (FR's kept counts)
+    assert read_rows(first / "curves.csv", drop=["seconds"]) == read_rows(again / "curves.csv", drop=["seconds"])
+    exported = sorted(p.relative_to(first) for p in (first / "export").rglob("model.*"))
+    assert len(exported) == len(a)
+    for path in exported:
+        assert (first / path).read_bytes() == (again / path).read_bytes(), path
 
 
 def test_full_disk_leaves_no_half_written_file(tmp_path, monkeypatch):

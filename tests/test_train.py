@@ -39,7 +39,7 @@ def test_build_model_writes_checkpoint_and_record(tiny_dataset, tmp_path):
     assert len(saved["epochs"]) == 2 and all(0 <= e["val_dice"] <= 1 and math.isfinite(e["loss"]) for e in saved["epochs"])
     assert saved["wall_seconds"] > 0 and saved["peak_rss_kb"] > 0
     assert saved["best_val_dice"] == max(e["val_dice"] for e in saved["epochs"])
-    assert saved["provenance"]["git"]["commit"] and saved["device"] == "cpu"
+    assert saved["provenance"]["git"]["commit"] and saved["device"] == "cpu" and saved["error"] is None
     model, ckpt = load_model(tmp_path / "model.pt")
     assert ckpt["method"] == "baseline" and ckpt["meta"]["best_epoch"] == record["best_epoch"]
     images, _ = load_split(tiny_dataset, "val")
@@ -69,6 +69,52 @@ def test_nan_loss_stops_with_epoch_and_label_and_writes_nothing(tiny_dataset, tm
         build_model(method="baseline", level="dense", seed=0, data=str(tiny_dataset), config=cfg,
                     out=tmp_path / "model.pt", record_out=tmp_path / "train.json", progress=False)
     assert not (tmp_path / "model.pt").exists() and not (tmp_path / "train.json").exists()
+
+
+def test_uint8_split_trains_to_the_same_weights_as_float(tiny_dataset):
+    """build_model keeps the split uint8 and fit converts each batch: no float copy of the
+    split, and not one bit of the result changes."""
+    cfg = TrainConfig(epochs=2, batch_size=4)
+    models = []
+    for uint8 in (False, True):
+        torch.manual_seed(0)
+        train, val = load_split(tiny_dataset, "train", uint8=uint8), load_split(tiny_dataset, "val", uint8=uint8)
+        models.append(fit(UNet(UNetConfig.from_dict(TINY_UNET)), train, val, cfg, seed=0, progress=False))
+    (a, ra), (b, rb) = models
+    untimed = [[{k: v for k, v in e.items() if k != "seconds"} for e in r["epochs"]] for r in (ra, rb)]
+    assert untimed[0] == untimed[1]  # the same losses and validation Dice, exactly
+    for (k, va), vb in zip(a.state_dict().items(), b.state_dict().values()):
+        assert torch.equal(va, vb), k
+
+
+def test_unreadable_inputs_give_an_error_record_and_an_empty_checkpoint(tiny_dataset, tmp_path):
+    """A corrupt dataset or baseline is the job's input, not its result: train.json says what
+    failed and what to do, the checkpoint is empty, and the job does not fail."""
+    bad = tmp_path / "dataset.npz"
+    bad.write_bytes(tiny_dataset.read_bytes()[:5000])  # truncated
+    base = tmp_path / "baseline"
+    record = build_model(method="baseline", level="dense", seed=0, data=str(bad), config=CFG,
+                         out=base / "model.pt", record_out=base / "train.json", progress=False)
+    saved = json.loads((base / "train.json").read_text())
+    assert saved == record and saved["key"] == {"method": "baseline", "level": "dense", "seed": 0}
+    assert saved["error"].startswith("DataError: ") and str(bad) in saved["error"] and "delete it and rerun" in saved["error"]
+    assert saved["provenance"]["git"] and (base / "model.pt").read_bytes() == b""
+
+    # a post-training method from that baseline: the error says the baseline failed, and why
+    cfg = {"unet": TINY_UNET, "finetune": {"epochs": 1, "batch_size": 4}, "params": {"levels": ["0.5"]}}
+    down = tmp_path / "prune"
+    record = build_model(method="prune_unstructured", level="0.5", seed=0, data=str(tiny_dataset), config=cfg,
+                         baseline=str(base / "model.pt"), out=down / "model.pt", record_out=down / "train.json",
+                         progress=False)
+    assert record["error"].startswith(f"CheckpointError: {base / 'model.pt'}: the baseline was not trained")
+    assert f"{base / 'train.json'}: DataError: {bad}: truncated or corrupt" in record["error"]
+    assert (down / "model.pt").read_bytes() == b"" and json.loads((down / "train.json").read_text()) == record
+
+    (base / "train.json").unlink()  # a damaged checkpoint with no record of a failure: the loader's own error
+    record = build_model(method="prune_unstructured", level="0.5", seed=0, data=str(tiny_dataset), config=cfg,
+                         baseline=str(base / "model.pt"), out=down / "model.pt", record_out=down / "train.json",
+                         progress=False)
+    assert record["error"].startswith(f"CheckpointError: {base / 'model.pt'}: truncated or corrupt checkpoint")
 
 
 def test_hooks_are_called_and_recorded(tiny_dataset):

@@ -4,31 +4,11 @@ import csv
 import json
 import re
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import yaml
 
-from conftest import ROOT
-
-SNAKEMAKE = [sys.executable, "-m", "snakemake"]
-
-
-def snakemake(workdir: Path, *args, config="config/tiny.yaml", check=True):
-    cmd = [*SNAKEMAKE, "--snakefile", str(ROOT / "workflow" / "Snakefile"), "--directory", str(workdir),
-           "--configfile", str(ROOT / config), "--cores", "2", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
-    if check and proc.returncode != 0:
-        pytest.fail(f"snakemake failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}")
-    return proc
-
-
-@pytest.fixture(scope="module")
-def tiny_study(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("tiny_study")
-    snakemake(workdir, "all")
-    return workdir / "results"
+from conftest import ROOT, SNAKEMAKE, snakemake  # the tiny_study fixture is in conftest.py
 
 
 @pytest.mark.slow

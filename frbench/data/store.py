@@ -2,7 +2,10 @@
 
 The .npz holds `{split}_images` (N, H, W, 3) and `{split}_masks` (N, H, W) for each split,
 stored as uint8: a quarter of float32's size, and masks compress to almost nothing.
-`load_split` converts one split to the tensors training and evaluation use. Every read
+`load_split` converts one split to the tensors training and evaluation use; with
+`uint8=True` it keeps the stored bytes, and `to_float` converts them a batch at a time, so
+that training never holds a float32 copy of a whole split (Carvana's 5088 images at 959x640
+take 37 GB as float32, 9.4 GB as uint8; their masks 25 GB as int64, 3.1 GB as uint8). Every read
 error (missing, truncated or corrupt file, missing or malformed arrays) becomes a DataError
 naming the file and how to rebuild it; zip's CRC-32 catches flipped bytes.
 """
@@ -75,14 +78,24 @@ def _check_arrays(path: Path, split: str, images: np.ndarray, masks: np.ndarray)
         raise DataError(f"{path}: {split}_masks holds values above 1; {_rebuild_hint(path)}")
 
 
-def load_split(npz_path: str | os.PathLike, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """One split as tensors: images float32 (N, 3, H, W) in [0, 1] (RGB / 255, no mean/std
-    normalisation, as in the FR paper) and masks int64 (N, H, W) in {0, 1}."""
+def to_float(images: torch.Tensor) -> torch.Tensor:
+    """uint8 images (..., 3, H, W) -> float32 in [0, 1] (RGB / 255, no mean/std normalisation,
+    as in the FR paper): the model's input. Float images are returned as they are, so a
+    batch of either kind can be passed."""
+    return images.float().div_(255) if images.dtype == torch.uint8 else images
+
+
+def load_split(npz_path: str | os.PathLike, split: str, *, uint8: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    """One split as tensors: images float32 (N, 3, H, W) in [0, 1] (see `to_float`) and masks
+    int64 (N, H, W) in {0, 1}. With `uint8=True`, both stay uint8 as stored (a quarter and
+    an eighth of the memory): convert each batch with `to_float` and `.long()`, which gives
+    the same values bit for bit."""
     path = Path(npz_path)
     if split not in SPLITS:
         raise DataError(f"unknown split {split!r}; known: {', '.join(SPLITS)}")
     arrays = _read_arrays(path, [f"{split}_images", f"{split}_masks"])
-    images, masks = arrays[f"{split}_images"], arrays[f"{split}_masks"]
+    images, masks = arrays.pop(f"{split}_images"), arrays.pop(f"{split}_masks")
     _check_arrays(path, split, images, masks)
-    chw = np.ascontiguousarray(images.transpose(0, 3, 1, 2))
-    return torch.from_numpy(chw).float().div_(255), torch.from_numpy(masks.astype(np.int64))
+    images = torch.from_numpy(np.ascontiguousarray(images.transpose(0, 3, 1, 2)))  # (N, 3, H, W), still uint8
+    masks = torch.from_numpy(masks)
+    return (images, masks) if uint8 else (to_float(images), masks.long())
