@@ -32,8 +32,10 @@ def save_checkpoint(path, *, method: str, level: str, arch: dict, model: nn.Modu
         "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
         "meta": meta,
     }
-    with atomic_path(path) as tmp:
-        torch.save(ckpt, tmp)
+    # Saved through a file object: given a path, torch.save names the archive's records after
+    # the file, here a random temporary name, and identical weights would give other bytes.
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        torch.save(ckpt, f)
 
 
 def load_checkpoint(path) -> dict:

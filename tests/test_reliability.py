@@ -181,7 +181,9 @@ def test_same_config_same_seed_same_numbers_and_bytes_for_every_method(tiny_stud
     assert read_rows(first / "curves.csv", drop=["seconds"]) == read_rows(again / "curves.csv", drop=["seconds"])
     exported = sorted(p.relative_to(first) for p in (first / "export").rglob("model.*"))
     assert len(exported) == len(a)
-    for path in exported:
+    checkpoints = sorted(p.relative_to(first) for p in (first / "models").rglob("model.pt"))
+    assert len(checkpoints) == len({(r["method"], r["level"], r["seed"]) for r in a})
+    for path in exported + checkpoints:  # the files a phone loads, and the checkpoints they come from
         assert (first / path).read_bytes() == (again / path).read_bytes(), path
 
 

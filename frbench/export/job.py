@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 from ..checkpoint import load_model
-from ..data import load_split
+from ..data import load_split, to_float
 from ..io import atomic_path, atomic_write_json
 from ..metrics import dice_per_image, predict_mask
 from ..provenance import stamp
@@ -83,7 +83,7 @@ class TrainingImages:
         self.data = data
 
     def __call__(self, n: int) -> torch.Tensor:
-        return load_split(self.data, "train")[0][:n]
+        return to_float(load_split(self.data, "train", uint8=True)[0][:n])  # no float copy of the whole split
 
 
 def export_model(*, key: dict, checkpoint: str, data: str, out: str, record_out: str, threads: int | None = None) -> dict:

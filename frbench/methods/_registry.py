@@ -10,6 +10,7 @@ asks the method.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -29,7 +30,9 @@ class MethodContext:
     params: dict = field(default_factory=dict)  # the method's own config block (config["methods"][name])
     seed: int = 0
     baseline: nn.Module | None = None  # the trained baseline, for post-training methods
-    calibration: torch.Tensor | None = None  # training images (N,3,H,W), for methods that calibrate
+    # training images, for methods that calibrate or trace: float32 (N,3,H,W) when indexed or sliced
+    # (frbench.build.FloatImages over the uint8 split, or a plain tensor); len() is N
+    calibration: Any = None
 
 
 class Method:
