@@ -23,12 +23,12 @@ check_study(config)
 
 # Jobs run `python -m frbench`: the interpreter running snakemake comes first on
 # PATH, so a job sees the same frbench even when its virtualenv is not activated.
-# (--lint reports PATH as an environment variable "used but not asserted with
-# envvars": it is written here, not read as an input, so there is nothing to assert.)
 os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
 # TorchScript's `torch.jit.script` writes some constants in Python's set order, which follows the
 # hash seed: FR's compact `.ptl` (scripted, not traced) would differ in bytes from run to run.
 # Every job gets the same seed, so the same config gives the same files.
+# (--lint reports PATH and PYTHONHASHSEED as environment variables "used but not asserted
+# with envvars": both are written here, not read as inputs, so there is nothing to assert.)
 os.environ["PYTHONHASHSEED"] = "0"
 METHODS = config["methods"]
 SEEDS = config["seeds"]
