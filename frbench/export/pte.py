@@ -34,8 +34,10 @@ changes them fails tests/test_pte.py, not silently.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
+import math
 import operator
 import os
 import re
@@ -50,17 +52,12 @@ import torch
 import torch.nn as nn
 
 from ..errors import ExportError
+from ..runtimes.executorch import ExecuTorchRuntime
 from . import EXPORTERS
 from .graph import graph_record
 
 BACKEND = "XnnpackBackend"
 _XNN_MAGIC = b"XH00"  # at bytes 4..8 of an XNNPACK delegate blob (XNNHeader)
-
-
-def executorch_version() -> str:
-    from executorch.version import __version__
-
-    return __version__
 
 
 @contextmanager
@@ -160,7 +157,7 @@ class ExecuTorchExporter:
             buffer = edge.to_executorch().buffer
         Path(path).write_bytes(buffer)
         contents = read_pte(path)
-        return {"executorch": executorch_version(), "torch": torch.__version__,
+        return {"executorch": ExecuTorchRuntime.version(), "torch": torch.__version__,
                 "partitioner": "XnnpackPartitioner", "backend": BACKEND,
                 "quantized": _is_quantized(ops["delegated_by_op"]) or _is_quantized(ops["non_delegated_by_op"]),
                 "delegation": ops, "storage": contents.storage}
@@ -196,11 +193,13 @@ class PteContents:
     storage: dict = field(default_factory=dict)  # bytes by where they sit in the file
 
 
+def _raw_bytes(data: bytes) -> torch.Tensor:
+    """Bytes this reader cannot type, as they are stored (`uint8`, a private copy)."""
+    return torch.frombuffer(bytearray(data), dtype=torch.uint8)
+
+
 def _tensor(data: bytes, dtype: torch.dtype, shape: list[int], where: str) -> torch.Tensor:
-    numel = 1
-    for d in shape:
-        numel *= int(d)
-    nbytes = numel * torch.empty((), dtype=dtype).element_size()
+    nbytes = math.prod(int(d) for d in shape) * torch.empty((), dtype=dtype).element_size()
     if len(data) < nbytes:
         raise ExportError(f"{where}: {len(data)} bytes stored for a {dtype} tensor of shape {shape} "
                           f"({nbytes} bytes); the .pte is truncated or corrupt")
@@ -209,9 +208,7 @@ def _tensor(data: bytes, dtype: torch.dtype, shape: list[int], where: str) -> to
 
 def _int4(data: bytes, shape: list[int]) -> torch.Tensor:
     """4-bit weights, two per byte (low nibble first), as int8 values."""
-    numel = 1
-    for d in shape:
-        numel *= int(d)
+    numel = math.prod(int(d) for d in shape)
     raw = torch.frombuffer(bytearray(data[: (numel + 1) // 2]), dtype=torch.uint8)
     nibbles = torch.stack([raw & 0xF, raw >> 4], dim=1).reshape(-1)[:numel].to(torch.int8)
     return nibbles.reshape([int(d) for d in shape])
@@ -238,8 +235,11 @@ def _xnn_graph_json(flatbuffer: bytes) -> dict:
     return json.loads(text)
 
 
+@functools.lru_cache(maxsize=8)
 def _xnn_delegate(blob: bytes):
-    """An XNNPACK delegate blob's header and its graph (as JSON)."""
+    """An XNNPACK delegate blob's header and its graph (as JSON; read-only). Cached: the export
+    job reads the same delegates for the file's facts, its tensors and its graph, and each
+    decoding runs flatc."""
     from executorch.backends.xnnpack.serialization.xnnpack_graph_serialize import XNNHeader
 
     header = XNNHeader.from_bytes(blob[: XNNHeader.EXPECTED_LENGTH])
@@ -277,7 +277,7 @@ def _xnnpack_constants(blob: bytes, named: dict, where: str) -> dict:
                 elif dt in _XNN_DTYPES:
                     out[name] = _tensor(data, _XNN_DTYPES[dt], dims, f"{where} constant {idx}")
                 else:
-                    out[name + ":opaque"] = torch.frombuffer(bytearray(data), dtype=torch.uint8).clone()
+                    out[name + ":opaque"] = _raw_bytes(data)
         # Per-channel scales: inline in the graph (older exports) or a constant of their own.
         quant = body.get("quant_params") or {}
         if kind == "XNNQuantizedTensorValue" and quant:
@@ -304,6 +304,12 @@ def _deserialize(path: Path):
 
 
 
+def _delegate_blob(program, delegate) -> tuple[bytes, bool]:
+    """A delegate's serialized blob, and whether it is an XNNPACK graph this module decodes."""
+    blob = bytes(program.backend_delegate_data[delegate.processed.index].data)
+    return blob, delegate.id == BACKEND and blob[4:8] == _XNN_MAGIC
+
+
 def read_pte_graph(path) -> dict:
     """The graph a .pte runs (see frbench.export.graph): the execution plan's instructions in
     order (kernel calls by operator name, delegate calls by backend), then inside each XNNPACK
@@ -327,9 +333,9 @@ def read_pte_graph(path) -> dict:
                     ops.append(f"{op.name}.{op.overload}" if op.overload else op.name)
                 elif isinstance(args, DelegateCall):
                     delegate = plan.delegates[args.delegate_index]
-                    blob = bytes(program.backend_delegate_data[delegate.processed.index].data)
+                    blob, is_xnnpack = _delegate_blob(program, delegate)
                     ops.append(f"delegate:{delegate.id}")
-                    if delegate.id == BACKEND and blob[4:8] == _XNN_MAGIC:
+                    if is_xnnpack:
                         _, xnn = _xnn_delegate(blob)
                         ops += [f"xnnpack:{node['xnode_union_type']}" for node in xnn.get("xnodes") or []]
                         for value in xnn.get("xvalues") or []:
@@ -349,7 +355,6 @@ def read_pte(path) -> PteContents:
     from executorch.exir.schema import Tensor as PteTensor
 
     path = Path(path)
-    data = path.read_bytes()
     pte = _deserialize(path)
     program = pte.program
     named: dict[str, bytes] = {}
@@ -371,7 +376,7 @@ def read_pte(path) -> PteContents:
                 storage = program.constant_buffer[t.data_buffer_idx].storage
                 dtype = _SCALAR_DTYPES.get(int(t.scalar_type))
                 if dtype is None:
-                    tensor = torch.frombuffer(bytearray(storage), dtype=torch.uint8).clone()
+                    tensor = _raw_bytes(storage)
                     contents.tensors[f"constant/{t.data_buffer_idx}:opaque"] = tensor
                 else:
                     tensor = _tensor(storage, dtype, list(t.sizes), f"{path} constant {t.data_buffer_idx}")
@@ -381,23 +386,22 @@ def read_pte(path) -> PteContents:
     delegates, opaque = [], 0
     for plan in program.execution_plan:
         for i, delegate in enumerate(plan.delegates):
-            blob = bytes(program.backend_delegate_data[delegate.processed.index].data)
+            blob, decoded = _delegate_blob(program, delegate)
             where = f"{plan.name}/delegate{i}"
-            decoded = delegate.id == BACKEND and blob[4:8] == _XNN_MAGIC
             if decoded:
                 tensors = _xnnpack_constants(blob, named, f"{path} {where}")
                 used_named.update(k.removeprefix("named/") for k in tensors if k.startswith("named/"))
                 contents.tensors.update(tensors)
             else:
-                contents.tensors[f"{where}:{delegate.id}:opaque"] = torch.frombuffer(bytearray(blob), dtype=torch.uint8).clone()
+                contents.tensors[f"{where}:{delegate.id}:opaque"] = _raw_bytes(blob)
                 opaque += len(blob)
             delegates.append({"backend": delegate.id, "blob_bytes": len(blob), "weights_decoded": decoded})
     # Named data no delegate claimed (another backend's, or a format this reader does not know).
     for key, blob in named.items():
         if key not in used_named:
-            contents.tensors[f"named/{key}:opaque"] = torch.frombuffer(bytearray(blob), dtype=torch.uint8).clone()
+            contents.tensors[f"named/{key}:opaque"] = _raw_bytes(blob)
             opaque += len(blob)
-    contents.storage = {"file_bytes": len(data), "constant_buffer_bytes": constant_bytes,
+    contents.storage = {"file_bytes": path.stat().st_size, "constant_buffer_bytes": constant_bytes,
                         "named_data_bytes": sum(len(b) for b in named.values()), "delegates": delegates,
                         "opaque_bytes": opaque}
     return contents

@@ -48,17 +48,21 @@ class LiteExporter:
         """The graph the file runs, read back from it: every node kind of the inlined forward,
         in order, and the dtype and shape of every stored tensor, hashed into `signature`
         (equal signatures: the same computation on the same shapes, whatever the values)."""
-        module = torch.jit.load(str(path), map_location="cpu")
+        module, stored = _read(path)
         kinds = [node.kind() for node in module.inlined_graph.nodes()]
-        tensors = [[str(t.dtype), list(t.shape)] for t in {**module.state_dict(), **_packed_tensors(module)}.values()
-                   if isinstance(t, torch.Tensor)]
+        tensors = [[str(t.dtype), list(t.shape)] for t in stored.values() if isinstance(t, torch.Tensor)]
         return graph_record(kinds, tensors, plumbing=("prim::",))
 
     @staticmethod
     def stored_tensors(path) -> dict:
-        # A .ptl also carries the full TorchScript module, which torch.jit.load reads.
-        module = torch.jit.load(str(path), map_location="cpu")
-        return {**module.state_dict(), **_packed_tensors(module)}
+        return _read(path)[1]
+
+
+def _read(path):
+    """The file's TorchScript module (a .ptl also carries the full module, which torch.jit.load
+    reads) and every tensor it stores: its state dict and the packed parameters."""
+    module = torch.jit.load(str(path), map_location="cpu")
+    return module, {**module.state_dict(), **_packed_tensors(module)}
 
 
 def _packed_tensors(module) -> dict:
