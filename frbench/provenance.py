@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .hostinfo import cpu_model
 
+CODE_DIR = Path(__file__).resolve().parent  # the frbench checkout whose commit every result names
 PACKAGES = ("frbench", "torch", "executorch", "snakemake", "numpy", "pandas", "scipy", "seaborn", "matplotlib",
             "scikit-image", "psutil", "adbutils", "jinja2", "torch-pruning", "tensorly")
 
@@ -50,13 +51,13 @@ def stamp(settings: dict) -> dict:
     package versions, the CPU and the thread count."""
     import torch
 
-    return {"git": git_state(Path(__file__).resolve().parent), "settings_hash": config_hash(settings),
+    return {"git": git_state(CODE_DIR), "settings_hash": config_hash(settings),
             "packages": package_versions(), "python": platform.python_version(), "cpu": cpu_model(),
             "threads": torch.get_num_threads()}
 
 
-def collect(config: dict, cwd: str | Path = ".") -> dict:
+def collect(config: dict) -> dict:
     """results/provenance.json: the study as a whole (the config as run, and its hash)."""
-    return {"git": git_state(Path(__file__).resolve().parent), "config_hash": config_hash(config), "config": config,
+    return {"git": git_state(CODE_DIR), "config_hash": config_hash(config), "config": config,
             "packages": package_versions(), "python": platform.python_version(),
             "host": {"cpu": cpu_model(), "machine": platform.machine(), "system": platform.platform()}}

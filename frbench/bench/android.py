@@ -47,7 +47,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..data import load_split
 from ..errors import BenchError
 from . import RUNNERS
 from .plan import Plan
@@ -111,8 +110,7 @@ class InstrumentOutput:
 def parse_instrument_output(text: str) -> InstrumentOutput:
     out = InstrumentOutput(text=text)
     target, key = None, None
-    for raw in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        line = raw
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
         if line.startswith(STATUS_PREFIX) or line.startswith(RESULT_PREFIX):
             target = out.status if line.startswith(STATUS_PREFIX) else out.result
             body = line.split(": ", 1)[1]
@@ -285,31 +283,36 @@ class AndroidRunner:
                              f"or set FRBENCH_APK_DIR to the folder holding app-{fmt}-debug.apk")
         digest = hashlib.sha256(apk.read_bytes()).hexdigest()
         marker = f"{REMOTE_DIR}/{pkg}.apk.sha256"
-        if installed and self.shell(sh("cat", marker)).strip() == digest:
+        if installed and self._marker_says(marker, digest):
             return {"package": pkg, "apk": str(apk), "apk_sha256": digest, "installed": "already"}
         print(f"android {self.serial}: installing {apk}", file=log, flush=True)
         self.device.install(str(apk), nolaunch=True, silent=True)
-        self.shell(sh("mkdir", "-p", REMOTE_DIR))
-        self.device.sync.push(digest.encode(), marker, mode=0o644)
+        self._write_marker(marker, digest)
         return {"package": pkg, "apk": str(apk), "apk_sha256": digest, "installed": "now"}
 
     # 4. files
     def push_test_data(self, data: str, plan: Plan) -> tuple[str, str, str]:
-        images, masks = load_split(data, "test")
-        if plan.dice_images:
-            images, masks = images[: plan.dice_images], masks[: plan.dice_images]
+        images, masks = plan.dice_split(data)
         image_bytes = images.contiguous().numpy().astype("<f4", copy=False).tobytes()
         mask_bytes = masks.numpy().astype(np.uint8).tobytes()
         remote_images, remote_masks = f"{REMOTE_DIR}/test_images.bin", f"{REMOTE_DIR}/test_masks.bin"
         digest = hashlib.sha256(image_bytes + b"\0" + mask_bytes).hexdigest()
         marker = f"{REMOTE_DIR}/test_data.sha256"
-        if self.shell(sh("cat", marker)).strip() != digest:
+        if not self._marker_says(marker, digest):
             self.shell(sh("mkdir", "-p", REMOTE_DIR))
             self.device.sync.push(image_bytes, remote_images, mode=0o644)
             self.device.sync.push(mask_bytes, remote_masks, mode=0o644)
-            self.device.sync.push(digest.encode(), marker, mode=0o644)
+            self._write_marker(marker, digest)
         shape = ",".join(str(d) for d in images.shape)
         return remote_images, remote_masks, shape
+
+    def _marker_says(self, marker: str, digest: str) -> bool:
+        """Whether the device's marker file names this SHA-256: what it holds is already there."""
+        return self.shell(sh("cat", marker)).strip() == digest
+
+    def _write_marker(self, marker: str, digest: str) -> None:
+        self.shell(sh("mkdir", "-p", REMOTE_DIR))
+        self.device.sync.push(digest.encode(), marker, mode=0o644)
 
     def push_model(self, model: str) -> str:
         local = Path(model)

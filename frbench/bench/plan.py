@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
+from ..data import load_split
 from ..errors import ConfigError
 
 
@@ -28,3 +29,8 @@ class Plan:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def dice_split(self, data):
+        """The test images and masks of the accuracy pass: the first `dice_images` (all when 0)."""
+        images, masks = load_split(data, "test")
+        return (images[: self.dice_images], masks[: self.dice_images]) if self.dice_images else (images, masks)

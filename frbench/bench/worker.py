@@ -18,7 +18,6 @@ from pathlib import Path
 import torch
 
 from .. import __version__
-from ..data import load_split
 from ..hostinfo import host_facts, peak_rss_kb, rss_kb
 from ..io import atomic_write_json
 from ..metrics import dice_per_image, predict_mask
@@ -46,9 +45,7 @@ def bench_one(model: str, fmt: str, data: str, plan: Plan) -> dict:
                           "interop_threads": torch.get_num_interop_threads(), "timer": "time.perf_counter_ns",
                           "quantized_engine": torch.backends.quantized.engine}
     result["model"]["bytes"] = Path(model).stat().st_size
-    images, masks = load_split(data, "test")
-    if plan.dice_images:
-        images, masks = images[: plan.dice_images], masks[: plan.dice_images]
+    images, masks = plan.dice_split(data)
     x = images[:1].contiguous()
     memory = {"unit": "kB", "rss_before_load": rss_kb()}
 
