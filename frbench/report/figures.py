@@ -24,6 +24,7 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from ..registry import Registry  # noqa: E402
+from .figure_names import figure_names  # noqa: E402,F401  (re-exported: which figures a config draws)
 
 FIGURES = Registry("figure")
 SINGLE_COLUMN = (3.5, 2.6)  # inches: one column of a two-column paper
@@ -43,17 +44,6 @@ class Tables:
     def palette(self) -> dict:
         methods = sorted(self.summary["method"].unique())
         return dict(zip(methods, sns.color_palette("colorblind", max(len(methods), 3))))
-
-
-def figure_names(config: dict) -> list[str]:
-    names = ["dice_vs_size", "dice_vs_latency", "latency_distributions", "peak_memory", "training_curves"]
-    if "fr" in config["methods"]:
-        names.append("fr_kept_vs_dice")
-    if len(config["devices"]) > 1 or config["devices"] == ["auto"]:
-        names.append("host_vs_device")
-    if {"ptl", "pte"} <= set(config["formats"]):
-        names.append("ptl_vs_pte")
-    return names
 
 
 def apply_style() -> None:

@@ -11,30 +11,15 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from .tables import answers, comparison
+from .tables import answers, comparison, fmt_num, is_missing
 
 
 def _data_uri(png: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(Path(png).read_bytes()).decode()
 
 
-def _missing(x) -> bool:
-    return x is None or (isinstance(x, float) and x != x)
-
-
-def fmt_num(x, digits: int = 4) -> str:
-    if _missing(x):
-        return "–"
-    if isinstance(x, bool):
-        return "yes" if x else "no"
-    short = f"{x:.{digits}g}"
-    if isinstance(x, int) or abs(x) >= 1000 or "e+" in short:
-        return f"{x:,.0f}"  # never exponent notation for large values: 40892.9 -> 40,893; 170.4 to 2 digits -> 170
-    return short
-
-
 def fmt_bytes(x) -> str:
-    if _missing(x):
+    if is_missing(x):
         return "–"
     for unit, scale in (("MB", 1e6), ("kB", 1e3)):
         if abs(x) >= scale:
@@ -46,7 +31,7 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("frbench.report", "templates"),
                              autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
                              undefined=jinja2.StrictUndefined)
-    env.filters.update(num=fmt_num, bytes=fmt_bytes, missing=_missing)
+    env.filters.update(num=fmt_num, bytes=fmt_bytes)
     return env
 
 

@@ -106,11 +106,24 @@ def paper_table(table: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def is_missing(x) -> bool:
+    return x is None or (isinstance(x, float) and x != x)
+
+
+def fmt_num(x, digits: int = 4) -> str:
+    if is_missing(x):
+        return "–"
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    short = f"{x:.{digits}g}"
+    if isinstance(x, int) or abs(x) >= 1000 or "e+" in short:
+        return f"{x:,.0f}"  # never exponent notation for large values: 40892.9 -> 40,893; 170.4 to 2 digits -> 170
+    return short
+
+
 def fmt_ratio(x: float) -> str:
-    """4 significant digits, but never exponent notation for large values: 40892.9 -> "40,893"."""
-    if not np.isfinite(x):
-        return "-"
-    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.4g}"
+    """`fmt_num` for the CSV and LaTeX tables ("-" where there is no finite value)."""
+    return fmt_num(x) if np.isfinite(x) else "-"
 
 
 def write_latex(df: pd.DataFrame, caption: str) -> str:

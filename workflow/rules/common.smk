@@ -15,7 +15,7 @@ from snakemake.utils import validate
 from frbench.bench.devices import resolve_devices
 from frbench.config import check_study
 from frbench.methods import get_method
-from frbench.report.figures import figure_names
+from frbench.report.figure_names import figure_names
 
 
 validate(config, workflow.source_path("../schemas/config.schema.yaml"), set_default=True)
