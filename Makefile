@@ -8,11 +8,18 @@ BIN := $(VENV)/bin
 TORCH_PIP_ARGS ?=
 CORES ?= 8
 
-.PHONY: setup study figures test java-test-deps clean
+.PHONY: setup study figures test venv-deps java-test-deps clean
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Debian's python3 lacks ensurepip (so `python3 -m venv` fails) until python3-venv is installed;
+# installed here when missing and apt is usable (as root, e.g. in CI).
+venv-deps:
+	@if ! $(PYTHON) -c "import ensurepip" 2>/dev/null \
+		&& command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && apt-get install -y -qq python3-venv >/dev/null; fi
+
+$(VENV)/.installed: pyproject.toml | venv-deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0 $(TORCH_PIP_ARGS)

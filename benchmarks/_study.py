@@ -1,7 +1,7 @@
 """What the benchmark scripts share: running a study with Snakemake in a directory of its own,
 and reading the rows of its `results/summary.csv`.
 
-Used by benchmarks/time_study.py and benchmarks/formats.py (run as scripts, which puts this
+Used by benchmarks/time_study.py, benchmarks/methods.py and benchmarks/formats.py (run as scripts, which puts this
 folder on sys.path).
 """
 
@@ -29,12 +29,15 @@ def snakemake_command(workdir: Path, configfile: Path, cores: str, target: str =
 
 def run_study(workdir: Path, configfile: Path, cores: str) -> tuple[subprocess.CompletedProcess, float]:
     """Run `snakemake all` in `workdir` (results/ lands there); print the command; return the
-    finished process (its output captured) and its wall seconds. Snakemake redoes only what is
-    missing or out of date, so a second run in the same directory is quick."""
+    finished process (its output captured) and its wall seconds; a failed run's last lines go to
+    stderr. Snakemake redoes only what is missing or out of date, so a second run in the same
+    directory is quick."""
     cmd = snakemake_command(workdir, configfile, cores)
     print("running:", " ".join(cmd), flush=True)
     t0 = time.monotonic()
     proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        print(proc.stderr[-4000:], file=sys.stderr)
     return proc, time.monotonic() - t0
 
 

@@ -140,14 +140,13 @@ def main() -> int:
     ap.add_argument("--fresh", action="store_true", help="remove the working directory's results first")
     args = ap.parse_args()
 
-    workdir = (ROOT / args.workdir).resolve() if not Path(args.workdir).is_absolute() else Path(args.workdir)
+    workdir = (ROOT / args.workdir).resolve()  # an absolute --workdir stays as given
     workdir.mkdir(parents=True, exist_ok=True)
     if args.fresh:
         shutil.rmtree(workdir / "results", ignore_errors=True)
     configfile = study_config(ROOT / args.config, workdir)
     proc, wall = run_study(workdir, configfile, args.cores)
     if proc.returncode != 0:
-        print(proc.stderr[-4000:], file=sys.stderr)
         return proc.returncode
     nothing = "Nothing to be done" in proc.stderr + proc.stdout
     print(f"study: {wall:.1f} s wall with --cores {args.cores} ({args.config}, formats {FORMATS})"

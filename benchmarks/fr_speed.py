@@ -39,6 +39,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from frbench.data.dataset import split_sizes  # noqa: E402
 from frbench.fr import compact_coefficients, zigzag_order  # noqa: E402
 from frbench.fr.compact import rebuild_weight, script_compact  # noqa: E402
 from frbench.hostinfo import cpu_model  # noqa: E402
@@ -241,9 +242,9 @@ def step_part(samples: int) -> dict:
     for _ in range(samples):
         at_target["baseline"].append(timed_ms(base_step))
         at_target["fr"].append(timed_ms(fr_step))
-    steps_per_epoch = math.ceil(round(config["data"]["synthetic"]["n_images"]
-                                      * (1 - config["data"]["val_fraction"] - config["data"]["test_fraction"]))
-                                / cfg.batch_size)
+    data = config["data"]
+    train_images = split_sizes(data["synthetic"]["n_images"], data["val_fraction"], data["test_fraction"])["train"]
+    steps_per_epoch = math.ceil(train_images / cfg.batch_size)
     total = cfg.epochs * steps_per_epoch
     n_trunc = len(truncating["fr"])
     out = {"level": level, "targets_total": sum(targets.values()), "truncating_steps": n_trunc, "train_steps": total}

@@ -94,7 +94,6 @@ def main() -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     proc, wall = run_study(workdir, (ROOT / args.config).resolve(), args.cores)
     if proc.returncode != 0:
-        print(proc.stderr[-4000:], file=sys.stderr)
         return proc.returncode
     print(f"study: {wall:.1f} s wall with --cores {args.cores} ({args.config}; results in {workdir})")
     print_table(table(summary_rows(workdir)))

@@ -19,7 +19,7 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-from _study import ROOT, add_study_arguments, run_study, summary_rows
+from _study import ROOT, add_study_arguments, number, run_study, summary_rows
 
 
 def rule_of(tsv: Path, bench_root: Path) -> str:
@@ -55,7 +55,6 @@ def main() -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     proc, wall = run_study(workdir, ROOT / args.config, args.cores)
     if proc.returncode != 0:
-        print(proc.stderr[-4000:], file=sys.stderr)
         return proc.returncode
 
     rows = per_rule(workdir / "results" / "benchmarks")
@@ -66,7 +65,7 @@ def main() -> int:
     print(f"\nend to end: {wall:.1f} s wall with --cores {args.cores} ({args.config})")
     for row in summary_rows(workdir):
         print(f"  {row['method']}/{row['level']}/seed{row['seed']}/{row['fmt']}/{row['device']}: "
-              f"test Dice {float(row['dice'] or 'nan'):.3f}, p50 {float(row['p50_ms'] or 'nan'):.2f} ms, "
+              f"test Dice {number(row['dice']):.3f}, p50 {number(row['p50_ms']):.2f} ms, "
               f"{row['file_bytes']} bytes{'  ERROR: ' + row['error'] if row['error'] else ''}")
     if not args.keep:
         shutil.rmtree(workdir)
