@@ -158,11 +158,12 @@ def fit(model, train, val, cfg: TrainConfig, seed: int, hooks=(), label: str = "
                 group["lr"] = lr
             # forward, backward, step
             idx = order[i * cfg.batch_size : (i + 1) * cfg.batch_size]
-            x, y = to_float(images[idx]).to(device), masks[idx].long().to(device)
+            x, y = to_float(images[idx]).to(device), masks[idx].to(device).long()
             loss = segmentation_loss(model(x), y, cfg.dice_weight)
-            if not torch.isfinite(loss):
+            value = loss.item()  # the step's one CPU-GPU sync
+            if not math.isfinite(value):
                 raise TrainingDiverged(
-                    f"{label}: loss is {loss.item()} at epoch {epoch + 1}, step {step}; no checkpoint written. "
+                    f"{label}: loss is {value} at epoch {epoch + 1}, step {step}; no checkpoint written. "
                     f"Lower train.lr / finetune.lr (now {cfg.lr}) or set grad_clip, then rerun."
                 )
             opt.zero_grad(set_to_none=True)
@@ -171,8 +172,8 @@ def fit(model, train, val, cfg: TrainConfig, seed: int, hooks=(), label: str = "
                 nn.utils.clip_grad_norm_(params, cfg.grad_clip)
             opt.step()
             _call(hooks, "on_step_end", model, step)
-            losses.append(loss.item())
-            bar.set_postfix(loss=f"{losses[-1]:.4f}")
+            losses.append(value)
+            bar.set_postfix(loss=f"{value:.4f}")
             step += 1
         # evaluate on validation, log, keep the best selectable model
         val_dice = evaluate(model, *val, batch_size=cfg.eval_batch_size)

@@ -9,15 +9,16 @@ goes, so that a network is stored as a few low-frequency coefficients per layer.
 - dct: orthonormal N-D DCT-II / DCT-III (`dctn`, `idctn`)
 - zigzag: the N-D zigzag order that decides which coefficients are kept
 - schedule: the truncation schedule and its training hook
-- layers: FR layers, `to_fr`, checkpoint rebuild (`fr_arch`, `build_fr_unet`)
+- layers: FR layers, `to_fr`, checkpoint rebuild (`fr_arch`, `build_fr_unet`), `dense_unet`
 - compact: float16 zigzag-ordered storage and the lite-interpreter module
 - reference: the paper's released UNet and its 16 test images
 """
 
 from .compact import CompactUNet, compact_coefficients, floor_bytes, save_ptl, script_compact
 from .dct import dctn, idctn
-from .layers import FRConv2d, FRConvTranspose2d, FRLinear, build_fr_unet, fr_arch, fr_layers, kept_counts, to_fr
-from .schedule import TruncationHook, TruncationSchedule, next_ratio, target_count
+from .layers import (FRConv2d, FRConvTranspose2d, FRLinear, build_fr_unet, dense_unet, fr_arch, fr_layers, kept_counts,
+                     to_fr)
+from .schedule import TruncationHook, TruncationSchedule, final_count, final_counts, next_ratio, target_count
 from .zigzag import keep_mask, zigzag_order, zigzag_ranks
 
 __all__ = [
@@ -30,6 +31,9 @@ __all__ = [
     "build_fr_unet",
     "compact_coefficients",
     "dctn",
+    "dense_unet",
+    "final_count",
+    "final_counts",
     "floor_bytes",
     "fr_arch",
     "fr_layers",

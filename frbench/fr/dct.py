@@ -101,17 +101,6 @@ def idctn(x: Tensor, dims: Optional[Sequence[int]] = None) -> Tensor:
     return _transform(x, dims, inverse=True)
 
 
-def idctn_head(head: Tensor, shape: Sequence[int]) -> Tensor:
-    """idctn over all dims of a tensor of `shape` that is zero outside its leading
-    block, given that block (`head`, with head.shape[d] <= shape[d]).
-
-    FR keeps only the lowest zigzag ranks, which sit in a small leading block (33
-    coefficients of a (1024, 1024, 3, 3) weight lie in a 4x3x3x3 block), so this
-    costs about numel * (block side) instead of numel * (1024 + 1024 + 3 + 3).
-    """
-    return head_inverse(head, [int(n) for n in shape], head_rows(shape, head.shape, head.dtype, head.device))
-
-
 def head_rows(shape: Sequence[int], block: Sequence[int], dtype: torch.dtype, device: torch.device) -> List[Tensor]:
     """For each dim d, the first block[d] rows of the DCT matrix of size shape[d] (cached)."""
     return [_cached_matrix(int(n), dtype, device)[: int(b)] for n, b in zip(shape, block)]

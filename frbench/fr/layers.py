@@ -217,3 +217,20 @@ def build_fr_unet(unet_cfg: dict, arch: dict, unet_class: type[UNet] = UNet) -> 
             layer.bias = None
         layer.set_kept(int(arch["kept"][name]))
     return model
+
+
+def dense_unet(model: nn.Module) -> tuple[UNet, list[str]]:
+    """The FR UNet `model` as a plain UNet of its config, every FR weight idctn(coefficients)
+    computed once, the other tensors copied; and the sorted keys the FR model lacks (biases an
+    FR layer dropped), which are zero there (the same function). In `model`'s train/eval mode."""
+    net = UNet(model.cfg)
+    target, mine = net.state_dict(), model.state_dict()
+    state = {k: v for k, v in mine.items() if k in target}
+    with torch.no_grad():
+        for name, layer in fr_layers(model):
+            state[f"{name}.weight"] = layer.dense_weight().detach().cpu()
+    zeroed = sorted(target.keys() - state.keys())
+    for key in zeroed:
+        state[key] = torch.zeros_like(target[key])
+    net.load_state_dict(state)
+    return net.train(model.training), zeroed

@@ -36,7 +36,7 @@ from torch import Tensor
 
 from ..metrics import dice_per_image, predict_mask
 from ..models.unet import UNet, UNetConfig
-from .layers import build_fr_unet, fr_layers
+from .layers import build_fr_unet, dense_unet
 from .zigzag import zigzag_order
 
 REFERENCE_UNET = UNetConfig(
@@ -142,14 +142,7 @@ def load_reference(archive_path: str | Path, dtype: torch.dtype = torch.float32)
     biases our UNet has where the paper's has none are zero), and info about what
     was loaded."""
     fr, info = load_reference_fr(archive_path, dtype)
-    net = UNet(REFERENCE_UNET)
-    state = net.state_dict()
-    with torch.no_grad():
-        weights = {f"{name}.weight": layer.dense_weight() for name, layer in fr_layers(fr)}
-    zeroed = sorted(key for key in state if key not in weights)
-    state |= weights | {key: torch.zeros_like(state[key]) for key in zeroed}
-    net.load_state_dict(state)
-    info["zeroed"] = zeroed
+    net, info["zeroed"] = dense_unet(fr)
     return net.eval(), info
 
 
@@ -160,6 +153,21 @@ def _read_png(path: Path, mode: str) -> np.ndarray:
         return np.asarray(im)
 
 
+def reference_pairs(folder: str | Path) -> list[tuple[Path, Path]]:
+    """(image, mask) paths of the released test images, sorted by name:
+    `folder/testimgs/input/inNNNN.png` with `folder/testimgs/mask/gtNNNN.png`.
+    FileNotFoundError when there are no images or an image has no mask."""
+    root = Path(folder) / "testimgs"
+    inputs = sorted((root / "input").glob("in*.png"))
+    if not inputs:
+        raise FileNotFoundError(f"{root / 'input'}: no in*.png test images")
+    pairs = [(path, root / "mask" / f"gt{path.stem.removeprefix('in')}.png") for path in inputs]
+    for path, mask_path in pairs:
+        if not mask_path.is_file():
+            raise FileNotFoundError(f"{mask_path}: mask for {path.name} not found")
+    return pairs
+
+
 def load_reference_images(folder: str | Path) -> tuple[Tensor, Tensor]:
     """(images float32 (N, 3, H, W) in [0, 1], masks int64 (N, H, W) in {0, 1}) from
     `folder/testimgs/input/inNNNN.png` and `folder/testimgs/mask/gtNNNN.png`.
@@ -167,14 +175,8 @@ def load_reference_images(folder: str | Path) -> tuple[Tensor, Tensor]:
     Scaled as the paper's evaluation: RGB / 255, no mean/std normalisation.
     """
     root = Path(folder) / "testimgs"
-    inputs = sorted((root / "input").glob("in*.png"))
-    if not inputs:
-        raise FileNotFoundError(f"{root / 'input'}: no in*.png test images")
     images, masks = [], []
-    for path in inputs:
-        mask_path = root / "mask" / f"gt{path.stem.removeprefix('in')}.png"
-        if not mask_path.is_file():
-            raise FileNotFoundError(f"{mask_path}: mask for {path.name} not found")
+    for path, mask_path in reference_pairs(folder):
         mask = _read_png(mask_path, "L")
         if not np.isin(mask, (0, 255)).all():
             raise ValueError(f"{mask_path}: mask values must be 0 or 255, got {np.unique(mask)[:10]}")

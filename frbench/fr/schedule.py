@@ -64,6 +64,23 @@ def _layers(model: nn.Module) -> Iterator[tuple[str, nn.Module, str]]:
         yield name, layer, "linear" if isinstance(layer, FRLinear) else "conv"
 
 
+def _floor(schedule: TruncationSchedule, kind: str) -> int:
+    """The schedule's floor for a layer of `kind` ("linear" or "conv")."""
+    return schedule.min_kept_linear if kind == "linear" else schedule.min_kept_conv
+
+
+def final_count(schedule: TruncationSchedule, numel: int, kind: str) -> int:
+    """The kept count a layer of `numel` coefficients and `kind` ("linear" or "conv") ends at under `schedule`."""
+    if schedule.mode == "fixed":
+        return min(numel, schedule.fixed_count)
+    return target_count(schedule.eps, numel, _floor(schedule, kind))
+
+
+def final_counts(schedule: TruncationSchedule, model: nn.Module) -> dict[str, int]:
+    """The kept count every FR layer of `model` ends at under `schedule`."""
+    return {name: final_count(schedule, layer.coeffs.numel(), kind) for name, layer, kind in _layers(model)}
+
+
 class TruncationHook:
     """Applies a TruncationSchedule to every FR layer of a model during training.
 
@@ -95,14 +112,11 @@ class TruncationHook:
             self._model, self._layer_list = model, list(_layers(model))
         return self._layer_list
 
-    def _floor(self, kind: str) -> int:
-        return self.schedule.min_kept_linear if kind == "linear" else self.schedule.min_kept_conv
-
     def _advance(self, model: nn.Module) -> None:
         s = self.schedule
         self.ratio = next_ratio(self.ratio, s.gamma, s.eps)
         for _, layer, kind in self._layers(model):
-            target = target_count(self.ratio, layer.coeffs.numel(), self._floor(kind))
+            target = target_count(self.ratio, layer.coeffs.numel(), _floor(s, kind))
             if target < layer.kept_count():
                 layer.set_kept(target)
 

@@ -157,7 +157,3 @@ def input_sizes(model: nn.Module, x: torch.Tensor, names) -> dict[str, tuple[int
         for h in handles:
             h.remove()
     return sizes
-
-
-def count_params(model: nn.Module) -> int:
-    return sum(p.numel() for p in model.parameters())

@@ -45,8 +45,8 @@ import torch
 import torch.nn as nn
 
 from ..errors import ConfigError
-from ..fr import (FRLinear, TruncationHook, TruncationSchedule, build_fr_unet, floor_bytes, fr_arch, fr_layers,
-                  kept_counts, script_compact, target_count, to_fr)
+from ..fr import (TruncationHook, TruncationSchedule, build_fr_unet, dense_unet, final_counts, floor_bytes, fr_arch,
+                  fr_layers, kept_counts, script_compact, to_fr)
 from ..models import UNet, UNetConfig
 from ._registry import Method, register_method
 
@@ -95,19 +95,6 @@ def schedule_for(level: str, params: dict) -> TruncationSchedule:
                               min_kept_linear=p["min_kept_linear"])
 
 
-def final_counts(schedule: TruncationSchedule, model: nn.Module) -> dict[str, int]:
-    """The kept count every FR layer of `model` ends at under `schedule`."""
-    out = {}
-    for name, layer in fr_layers(model):
-        numel = layer.coeffs.numel()
-        if schedule.mode == "fixed":
-            out[name] = min(numel, schedule.fixed_count)
-        else:
-            floor = schedule.min_kept_linear if isinstance(layer, FRLinear) else schedule.min_kept_conv
-            out[name] = target_count(schedule.eps, numel, floor)
-    return out
-
-
 class FRTruncation(TruncationHook):
     """The core's TruncationHook, plus `checkpoint_ready`: an epoch may be selected
     only once every layer has reached its final kept count. Each epoch's record
@@ -151,16 +138,7 @@ class FRUNet(UNet):
     def dense_unet(self) -> UNet:
         """The same function as a plain UNet: every FR weight computed once. Biases an FR layer
         dropped (`layer_bias: false`, the paper's UNet) are zero there."""
-        net = UNet(self.cfg)
-        target, mine = net.state_dict(), self.state_dict()
-        state = {k: v for k, v in mine.items() if k in target}
-        with torch.no_grad():
-            for name, layer in fr_layers(self):
-                state[f"{name}.weight"] = layer.dense_weight().detach().cpu()
-        for key in target.keys() - state.keys():
-            state[key] = torch.zeros_like(target[key])
-        net.load_state_dict(state)
-        return net.train(self.training)
+        return dense_unet(self)[0]
 
     def to_torchscript(self, example: torch.Tensor) -> torch.jit.ScriptModule:
         return script_compact(self)
@@ -274,8 +252,8 @@ def import_reference(*, folder: str, size: tuple[int, int], out_checkpoint: str,
     import numpy as np
 
     from ..checkpoint import save_checkpoint
-    from ..data import content_sha256, load_folder_pair, write_arrays
-    from ..fr.reference import EXPECTED_MEAN_DICE, REFERENCE_UNET, load_reference_fr, score_reference
+    from ..data import content_sha256, load_folder_pair, to_float, write_arrays
+    from ..fr.reference import EXPECTED_MEAN_DICE, REFERENCE_UNET, load_reference_fr, reference_pairs, score_reference
     from ..io import atomic_write_json
 
     if threads:
@@ -297,14 +275,8 @@ def import_reference(*, folder: str, size: tuple[int, int], out_checkpoint: str,
     del imported
 
     # the test images, resized as a folder dataset is (frbench.data.folder), in a dataset of their own
-    inputs = sorted((root / "testimgs" / "input").glob("in*.png"))
-    if not inputs:
-        raise FileNotFoundError(f"{root / 'testimgs' / 'input'}: no in*.png test images")
+    pairs = reference_pairs(root)
     height, width = size
-    pairs = [(p, root / "testimgs" / "mask" / f"gt{p.stem.removeprefix('in')}.png") for p in inputs]
-    for _, mask in pairs:
-        if not mask.is_file():
-            raise FileNotFoundError(f"{mask}: mask not found")
     loaded = [load_folder_pair(image, mask, (height, width)) for image, mask in pairs]
     arrays = {f"{split}_images": np.zeros((0, height, width, 3), np.uint8) for split in ("train", "val")}
     arrays |= {f"{split}_masks": np.zeros((0, height, width), np.uint8) for split in ("train", "val")}
@@ -312,7 +284,7 @@ def import_reference(*, folder: str, size: tuple[int, int], out_checkpoint: str,
     arrays["test_masks"] = np.stack([mask for _, mask in loaded])
     write_arrays(arrays, out_dataset)
 
-    images = torch.from_numpy(arrays["test_images"].transpose(0, 3, 1, 2).copy()).float().div_(255)
+    images = to_float(torch.from_numpy(arrays["test_images"].transpose(0, 3, 1, 2).copy()))
     masks = torch.from_numpy(arrays["test_masks"].astype(np.int64))
     score = score_reference(model, images, masks)
     save_checkpoint(out_checkpoint, method=method.name, level=level, arch=arch, model=model,
@@ -321,8 +293,8 @@ def import_reference(*, folder: str, size: tuple[int, int], out_checkpoint: str,
         "key": {"method": method.name, "level": level, "seed": 0},
         "archive": info["archive"], "sha256": info["sha256"], "coefficients": info["coefficients"],
         "tensors": info["tensors"], "dense_params": arch["dense_params"], "unet_config": arch["unet"],
-        "dataset": {"file": str(out_dataset), "size": [height, width], "images": len(inputs),
-                    "stems": [p.stem for p in inputs], "sha256": content_sha256(arrays),
+        "dataset": {"file": str(out_dataset), "size": [height, width], "images": len(pairs),
+                    "stems": [p.stem for p, _ in pairs], "sha256": content_sha256(arrays),
                     "resize": "Pillow bilinear (images), nearest (masks); none at 640x959"},
         "dice": score["mean_dice"], "dice_per_image": score["dice_per_image"], "score_seconds": score["seconds"],
         "threads": score["threads"], "full_resolution_dice_expected": EXPECTED_MEAN_DICE,

@@ -25,8 +25,8 @@ import torch_pruning as tp
 
 from ..errors import ConfigError
 from ..models import UNet
-from ._common import (baseline_copy, count_params, example_input, facts, layer_shapes, parse_fraction, remember,
-                      resize_layers, unet_config)
+from ._common import (baseline_copy, example_input, facts, layer_shapes, parse_fraction, remember, resize_layers,
+                      unet_config)
 from ._registry import Method, register_method
 
 IMPORTANCE = "L1 channel magnitude, group mean (torch_pruning.importance.MagnitudeImportance(p=1))"
@@ -89,7 +89,7 @@ class PruneStructured(Method):
         return model.train()
 
     def arch(self, model):
-        return {"unet": model.cfg.to_dict(), "shapes": layer_shapes(model), "params_eager": count_params(model),
+        return {"unet": model.cfg.to_dict(), "shapes": layer_shapes(model), "params_eager": model.num_params(),
                 **facts(model)}
 
     def rebuild(self, arch):

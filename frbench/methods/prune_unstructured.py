@@ -21,7 +21,7 @@ import torch.nn as nn
 import torch.nn.utils.prune as prune
 
 from ..models import UNet
-from ._common import baseline_copy, conv_layers, count_params, facts, parse_fraction, remember, unet_config
+from ._common import baseline_copy, conv_layers, facts, parse_fraction, remember, unet_config
 from ._registry import Method, register_method
 
 
@@ -68,7 +68,7 @@ class PruneUnstructured(Method):
         return model
 
     def arch(self, model):
-        return {"unet": model.cfg.to_dict(), "params_eager": count_params(model), "sparsity": sparsity(model),
+        return {"unet": model.cfg.to_dict(), "params_eager": model.num_params(), "sparsity": sparsity(model),
                 **facts(model)}
 
     def rebuild(self, arch):

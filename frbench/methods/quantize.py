@@ -67,7 +67,7 @@ from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx, prepare_qa
 from ..errors import ConfigError, ExportError
 from ..models import UNet
 from ..models.unet import Up
-from ._common import (CONV_TYPES, baseline_copy, conv_layers, example_input, facts, level_error, remember,
+from ._common import (_FACTS, CONV_TYPES, baseline_copy, conv_layers, example_input, facts, level_error, remember,
                       replace_module, unet_config)
 from ._registry import Method, register_method
 
@@ -371,7 +371,7 @@ class Int8GraphModule(torch.fx.GraphModule):
 
     def __deepcopy__(self, memo):
         copied = super().__deepcopy__(memo)
-        for name in ("float_twin", "frbench_facts"):
+        for name in ("float_twin", _FACTS):
             if name in self.__dict__:
                 copied.__dict__[name] = copy.deepcopy(self.__dict__[name], memo)
         return copied
@@ -449,7 +449,7 @@ class Quantize(Method):
         if scheme == "int8":  # observe the fine-tuned float model on training images
             images = model.__dict__.pop(_CALIBRATION)
             twin = copy.deepcopy(model)
-            twin.__dict__.pop("frbench_facts", None)
+            twin.__dict__.pop(_FACTS, None)
             model = fx_prepare(with_static_ups(model, info["up_pad"]), info)
             calibrate(model, images, info["calibration_images"])
         else:  # the QAT-trained float weights, before convert folds them away

@@ -28,8 +28,8 @@ import torch.nn as nn
 
 from ..errors import ConfigError
 from ..models import UNet
-from ._common import (baseline_copy, conv_layers, conv_macs, count_params, example_input, facts, input_sizes,
-                      level_error, parse_fraction, remember, replace_module, unet_config)
+from ._common import (baseline_copy, conv_layers, conv_macs, example_input, facts, input_sizes, level_error,
+                      parse_fraction, remember, replace_module, unet_config)
 from ._registry import Method, register_method
 
 
@@ -113,7 +113,8 @@ class Tucker(Method):
         rank_rule = self._rank_rule(level)
         model = baseline_copy(ctx, self.name).eval()
         convs = conv_layers(model)
-        sizes = input_sizes(model, example_input(ctx), convs)
+        x = example_input(ctx)
+        sizes = input_sizes(model, x, convs)
         ranks, skipped, errors, macs = {}, {}, {}, {"baseline": 0, "decomposed": 0}
         for name, conv in convs.items():
             base_macs = conv_macs(conv, sizes[name])[0]
@@ -139,11 +140,11 @@ class Tucker(Method):
             macs["decomposed"] += new_macs
         remember(model, rank_rule="vbmf" if level == "vbmf" else "ratio", ranks=ranks, skipped=skipped,
                  reconstruction_error={k: round(v, 6) for k, v in errors.items()},
-                 conv_macs={**macs, "input_shape": list(example_input(ctx).shape)})
+                 conv_macs={**macs, "input_shape": list(x.shape)})
         return model.train()
 
     def arch(self, model):
-        return {"unet": model.cfg.to_dict(), "params_eager": count_params(model), **facts(model)}
+        return {"unet": model.cfg.to_dict(), "params_eager": model.num_params(), **facts(model)}
 
     def rebuild(self, arch):
         model = UNet(unet_config(arch))
