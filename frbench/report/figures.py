@@ -25,6 +25,7 @@ import seaborn as sns  # noqa: E402
 
 from ..registry import Registry  # noqa: E402
 from .figure_names import figure_names  # noqa: E402,F401  (re-exported: which figures a config draws)
+from .summary import against_own_dense  # noqa: E402
 
 FIGURES = Registry("figure")
 SINGLE_COLUMN = (3.5, 2.6)  # inches: one column of a two-column paper
@@ -75,21 +76,13 @@ def pareto_front(points: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
     return pd.DataFrame(front)
 
 
-def _own_dense(df: pd.DataFrame) -> pd.Series:
-    """Rows compared with their own dense network, not the baseline: the FR paper's released model,
-    scored on its own test images (summary.csv's `ratio_against`)."""
-    if "ratio_against" not in df:
-        return pd.Series(False, index=df.index)
-    return df["ratio_against"].eq("own dense").fillna(False).astype(bool)
-
-
 def _trade_off(t: Tables, x: str, xlabel: str, title: str, bytes_axis: bool = False):
     """Dice against `x`, with each (format, device)'s Pareto front. The x axis is logarithmic where the
     values span more than a factor of 10 (a wide range of sizes, or one slow model among fast ones)."""
     ok = t.ok.dropna(subset=[x, "dice"])
     if ok.empty:
         return _no_data(title, "no successful runs")
-    own = _own_dense(ok)
+    own = against_own_dense(ok)  # the FR paper's released model: scored on its own test images
     pts = _per_model(ok[~own], [x, "dice"])
     ref = _per_model(ok[own], [x, "dice"])
     fig, ax = plt.subplots(figsize=SINGLE_COLUMN)

@@ -140,6 +140,14 @@ def add_baseline_ratios(df: pd.DataFrame, baseline: str = "baseline") -> pd.Data
     return df
 
 
+def against_own_dense(df: pd.DataFrame) -> pd.Series:
+    """Rows compared with their own dense network, not the baseline (`ratio_against`, see
+    add_baseline_ratios): the FR paper's released model. False where the column is absent."""
+    if "ratio_against" not in df:
+        return pd.Series(False, index=df.index)
+    return df["ratio_against"].eq("own dense").fillna(False).astype(bool)
+
+
 def add_graph_differs(df: pd.DataFrame, baseline: str = "baseline") -> pd.DataFrame:
     """`graph_differs`: whether a row's exported graph (operators and shapes, see
     frbench.export.graph) differs from every baseline graph on the same format; empty for

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .summary import seed_table
+from .summary import against_own_dense, seed_table
 
 COMPARISON_COLUMNS = ["dice", "file_bytes", "gzip_bytes", "stored_numbers", "nonzero_numbers",
                       "compression_by_count", "compression_by_bytes", "load_ms", "p50_ms", "p90_ms", "peak_rss_kb",
@@ -32,7 +32,7 @@ def comparison(summary: pd.DataFrame, fidelity_tolerance: float, baseline: str =
         only_on_paper=("only_on_paper", lambda s: bool(s.astype(bool).any())),
         failed_seeds=("error", lambda s: int(s.notna().sum())))
     # compared with its own dense network (e.g. the FR paper's released model), not the baseline
-    own = summary.get("ratio_against", pd.Series(None, index=summary.index)).eq("own dense")
+    own = against_own_dense(summary)
     flags["own_dense"] = own.groupby([summary[c] for c in GROUP]).any()
     table = table.merge(flags.reset_index(), on=GROUP, how="outer")
     table["own_dense"] = table["own_dense"].fillna(False).astype(bool)
