@@ -40,13 +40,15 @@ DATASET = "results/data/dataset.npz"
 REFERENCE = config.get("reference")
 REFERENCE_METHOD = "fr_reference"
 REFERENCE_DATASET = "results/data/fr_reference.npz"
-REFERENCE_KEYS = [(REFERENCE_METHOD, "k33", 0)] if REFERENCE else []
+REFERENCE_LEVEL, REFERENCE_SEED = "k33", 0  # the paper's model: every conv kept to its 33 first coefficients
+REFERENCE_MODEL = f"{REFERENCE_METHOD}/{REFERENCE_LEVEL}/seed{REFERENCE_SEED}"
+REFERENCE_KEYS = [(REFERENCE_METHOD, REFERENCE_LEVEL, REFERENCE_SEED)] if REFERENCE else []
 FIGURE_NAMES = figure_names(config)
 TABLE_NAMES = ["comparison", "answers", "paper_table"]
 
 
 wildcard_constraints:
-    method="|".join([*METHODS, *(key[0] for key in REFERENCE_KEYS)]),
+    method="|".join([*METHODS, *([REFERENCE_METHOD] if REFERENCE else [])]),
     level=r"[A-Za-z0-9][A-Za-z0-9._-]*",
     seed=r"\d+",
     fmt="|".join(FORMATS),

@@ -6,16 +6,16 @@ rule import_reference:
     input:
         unpack(reference_files),
     output:
-        model=f"results/models/{REFERENCE_METHOD}/k33/seed0/model.pt",
-        record=f"results/models/{REFERENCE_METHOD}/k33/seed0/reference.json",
+        model=f"results/models/{REFERENCE_MODEL}/model.pt",
+        record=f"results/models/{REFERENCE_MODEL}/reference.json",
         data=REFERENCE_DATASET,
     params:
         dir=reference_param("dir"),
         size=reference_param("size"),
     log:
-        f"results/logs/models/{REFERENCE_METHOD}/k33/seed0.log",
+        f"results/logs/models/{REFERENCE_MODEL}.log",
     benchmark:
-        f"results/benchmarks/models/{REFERENCE_METHOD}/k33/seed0.tsv"
+        f"results/benchmarks/models/{REFERENCE_MODEL}.tsv"
     threads: 2
     shell:
         "python -m frbench reference --dir {params.dir:q} --size {params.size} --threads {threads}"
