@@ -62,8 +62,10 @@ class _Pool(NamedTuple):
 
 
 def _synthetic_pool(cfg: dict) -> _Pool:
-    images, masks, textures = synthetic.generate(cfg["synthetic"]["n_images"], tuple(cfg["size"]), cfg["seed"])
-    return _Pool(images, masks, None, {"generator_version": synthetic.VERSION, "textures": textures})
+    scenes = synthetic.Scenes.from_dict(cfg["synthetic"])
+    images, masks, textures = synthetic.generate(cfg["synthetic"]["n_images"], tuple(cfg["size"]), cfg["seed"], scenes)
+    return _Pool(images, masks, None, {"generator_version": synthetic.VERSION, "scenes": scenes.to_dict(),
+                                       "textures": textures})
 
 
 def _folder_pool(cfg: dict) -> _Pool:
