@@ -45,15 +45,13 @@ def package_versions() -> dict:
     return versions
 
 
-def stamp(settings: dict) -> dict:
+def stamp(settings: dict, threads: int) -> dict:
     """What every result file carries about where it came from: the code (git commit and
     dirty flag of the frbench checkout), a hash of the settings this job ran with, the
-    package versions, the CPU and the thread count."""
-    import torch
-
+    package versions, the CPU and the thread count the job's model ran with."""
     return {"git": git_state(CODE_DIR), "settings_hash": config_hash(settings),
             "packages": package_versions(), "python": platform.python_version(), "cpu": cpu_model(),
-            "threads": torch.get_num_threads()}
+            "threads": threads}
 
 
 def collect(config: dict) -> dict:

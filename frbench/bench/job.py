@@ -26,6 +26,7 @@ def bench_model(*, key: dict, device: str, model: str, export_record: str, data:
         result = empty_result(runner=runner, model=model, fmt=key["fmt"], plan=plan, error=f"{type(e).__name__}: {e}")
     result["key"] = {**key, "device": device}
     result["plan"] = plan_.to_dict()
-    result["provenance"] = stamp({"plan": result["plan"], "key": result["key"]})
+    # the worker's threads (the plan's); this process only starts it, and never loads torch
+    result["provenance"] = stamp({"plan": result["plan"], "key": result["key"]}, threads=plan_.threads)
     atomic_write_json(out, check_result(result, source=out))
     return result

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 
-from ..data import load_split
 from ..errors import ConfigError
 
 
@@ -32,5 +31,7 @@ class Plan:
 
     def dice_split(self, data):
         """The test images and masks of the accuracy pass: the first `dice_images` (all when 0)."""
+        from ..data import load_split  # here, not at the top: the benchmark job's own process never imports torch
+
         images, masks = load_split(data, "test")
         return (images[: self.dice_images], masks[: self.dice_images]) if self.dice_images else (images, masks)

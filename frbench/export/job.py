@@ -116,6 +116,6 @@ def export_model(*, key: dict, checkpoint: str, data: str, out: str, record_out:
         record["error"] = f"{type(e).__name__}: {e}"
         Path(out).parent.mkdir(parents=True, exist_ok=True)
         Path(out).write_bytes(b"")  # the declared output exists; its emptiness and `error` say why
-    record["provenance"] = stamp({"key": key})
+    record["provenance"] = stamp({"key": key}, threads=torch.get_num_threads())
     atomic_write_json(record_out, record)
     return record
