@@ -19,10 +19,12 @@ import pytest
 import yaml
 
 from frbench.io import atomic_path, atomic_write_bytes
+from frbench.methods import with_controls
 
 from conftest import ROOT, snakemake
 
 SNAKEFILE = ROOT / "workflow" / "Snakefile"
+HOLD = ROOT / "tests" / "hold"  # sitecustomize.py: holds a job in the stage an interrupt test names
 # What must not change when a run is interrupted and resumed (timings and memory may).
 STABLE = ["method", "level", "seed", "fmt", "device", "error", "dice", "dice_eager", "file_bytes", "gzip_bytes",
           "stored_numbers", "nonzero_numbers", "fidelity_max_abs", "best_val_dice", "best_epoch", "epochs"]
@@ -65,31 +67,35 @@ def reference_study(tmp_path_factory):
     return d, config
 
 
-def interrupt(workdir: Path, configfile: Path, marker: str, sig: signal.Signals, timeout=300):
-    """Start the study, wait until `marker` (a glob under workdir) exists, then send `sig`
-    to snakemake and every job it started."""
-    proc = subprocess.Popen(snakemake_cmd(workdir, configfile, "all"), cwd=ROOT, start_new_session=True,
+def interrupt(workdir: Path, configfile: Path, stage: str, sig: signal.Signals, timeout=300):
+    """Start the study with its first job of `stage` held there (tests/hold/sitecustomize.py), wait
+    until that job says it is held, then send `sig` to snakemake and every job it started."""
+    marker = workdir / "held"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HOLD), os.environ.get("PYTHONPATH", "")]),
+           "FRBENCH_HOLD": stage, "FRBENCH_HOLD_MARKER": str(marker)}
+    proc = subprocess.Popen(snakemake_cmd(workdir, configfile, "all"), cwd=ROOT, start_new_session=True, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + timeout
-    while not list(workdir.glob(marker)):
+    while not marker.exists():
         if proc.poll() is not None:
-            pytest.fail(f"the study ended before {marker} appeared")
+            pytest.fail(f"the study ended before a {stage} job was held")
         if time.monotonic() > deadline:
             os.killpg(proc.pid, signal.SIGKILL)
-            pytest.fail(f"{marker} did not appear in {timeout} s")
+            pytest.fail(f"no {stage} job was held within {timeout} s")
         time.sleep(0.05)
     os.killpg(proc.pid, sig)
     proc.wait(timeout=120)
+    marker.unlink()
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("sig, marker", [
-    (signal.SIGINT, "results/logs/models/baseline/dense/seed0.log"),  # during training
-    (signal.SIGKILL, "results/logs/bench/host/baseline/dense/seed0/ptl.log"),  # during the benchmark
+@pytest.mark.parametrize("sig, stage", [
+    (signal.SIGINT, "train"),  # during training, after its first epoch
+    (signal.SIGKILL, "bench"),  # during the benchmark
 ])
-def test_interrupted_study_resumes_to_the_same_results(reference_study, tmp_path, sig, marker):
+def test_interrupted_study_resumes_to_the_same_results(reference_study, tmp_path, sig, stage):
     ref_dir, config = reference_study
-    interrupt(tmp_path, config, marker, sig)
+    interrupt(tmp_path, config, stage, sig)
     assert not (tmp_path / "results" / "summary.csv").exists()
     # no partial file under a final name: every output that exists is complete or marked incomplete
     leftovers = [p for p in (tmp_path / "results").rglob(".*.tmp")]
@@ -167,7 +173,8 @@ def test_same_config_same_seed_same_numbers_and_bytes_for_every_method(tiny_stud
     snakemake(tmp_path, "results/summary.csv")
     first, again = tiny_study, tmp_path / "results"
     a, b = read_rows(first / "summary.csv", REPRODUCED), read_rows(again / "summary.csv", REPRODUCED)
-    assert {r["method"] for r in a} == set(yaml.safe_load((ROOT / "config/tiny.yaml").read_text())["methods"])
+    config = yaml.safe_load((ROOT / "config/tiny.yaml").read_text())
+    assert {r["method"] for r in a} == set(with_controls(config["methods"], config["model"]))  # with the controls
     assert [(r["method"], r["level"]) for r in a] == [(r["method"], r["level"]) for r in b]
     dice = ("dice", "dice_eager", "best_val_dice")  # the benchmark's, the export's, the training's
     for ra, rb in zip(a, b):
