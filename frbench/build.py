@@ -28,7 +28,7 @@ from .checkpoint import load_model, save_checkpoint
 from .data import DataError, load_split, to_float
 from .errors import CheckpointError
 from .io import atomic_write_bytes, atomic_write_json, read_json
-from .methods import MethodContext, get_method
+from .methods import MethodContext, control_of, get_method
 from .provenance import stamp
 from .train import TrainConfig, fit, seed_everything
 
@@ -74,9 +74,11 @@ def build_model(*, method: str, level: str, seed: int, data: str, config: dict, 
     budget = "finetune" if m.from_baseline else "train"
     train_cfg = TrainConfig.from_dict(config[budget], where=budget)
     key = {"method": method, "level": level, "seed": seed}
-    about = dict(key=key, budget=budget, frbench=__version__, torch=torch.__version__,
+    control = control_of(method, level, config["unet"], config.get("params", {}))
+    about = dict(key=key, budget=budget, role=m.role, control="/".join(control) if control else None,
+                 frbench=__version__, torch=torch.__version__,
                  python=platform.python_version(), baseline=baseline, config=config,
-                 provenance=stamp({"config": config, "seed": seed, "level": level}))
+                 provenance=stamp({"config": config, "seed": seed, "level": level}, threads=torch.get_num_threads()))
     if m.from_baseline and baseline is None:
         raise ValueError(f"method {method!r} compresses the baseline: pass its checkpoint with --baseline")
 

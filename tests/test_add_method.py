@@ -75,7 +75,7 @@ def test_a_method_added_by_the_recipe_reaches_the_summary(tmp_path):
     assert proc.returncode == 0, proc.stderr[-5000:]
 
     rows = {(r["method"], r["level"]): r for r in csv.DictReader((workdir / "results" / "summary.csv").open())}
-    assert set(rows) == {("baseline", "dense"), ("clustering", level)}
+    assert set(rows) == {("baseline", "dense"), ("baseline_ft", "dense"), ("clustering", level)}  # and its control
     new, base = rows[("clustering", level)], rows[("baseline", "dense")]
     assert new["error"] == "" and 0 <= float(new["dice"]) <= 1 and float(new["p50_ms"]) > 0
     # the honest outcome the README states: same float32 file, fewer distinct values, so only gzip shrinks

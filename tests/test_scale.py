@@ -10,6 +10,8 @@ import numpy as np
 import yaml
 from PIL import Image
 
+from frbench.methods import with_controls
+
 from conftest import ROOT
 
 
@@ -40,12 +42,13 @@ def test_paper_config_plans_gpu_training_on_slurm(tmp_path):
                            "--directory", str(tmp_path / "run"), "all"], capture_output=True, text=True, cwd=ROOT)
     plan = proc.stdout + proc.stderr
     assert proc.returncode == 0, plan[-3000:]
-    assert "profile workflow/profiles/slurm" in plan or "profiles/slurm" in plan
+    assert re.search(r"Using workflow specific profile \S*workflow/profiles/slurm for setting", plan), plan[:2000]
     planned = jobs(plan)
     paper = yaml.safe_load((ROOT / "config/paper.yaml").read_text())
-    methods = paper["methods"]
-    training = [(r, res) for r, res in planned if r in methods]
-    n_models = sum(len(m["levels"]) for m in methods.values()) * len(paper["seeds"])
+    models = with_controls(paper["methods"], paper["model"])  # the FR levels' small_dense controls too
+    assert set(models) == {*paper["methods"], "small_dense"}
+    training = [(r, res) for r, res in planned if r in models]
+    n_models = sum(len(levels) for levels in models.values()) * len(paper["seeds"])
     assert len(training) == n_models
     assert all("gpu=1" in res for _, res in training), training
     bench = [res for r, res in planned if r == "bench"]

@@ -14,7 +14,7 @@ goes, so that a network is stored as a few low-frequency coefficients per layer.
 - reference: the paper's released UNet and its 16 test images
 """
 
-from .compact import CompactUNet, compact_coefficients, floor_bytes, save_ptl, script_compact
+from .compact import CompactUNet, compact_coefficients, floor_bytes, save_ptl, script_compact, stored_numbers
 from .dct import dctn, idctn
 from .layers import (FRConv2d, FRConvTranspose2d, FRLinear, build_fr_unet, dense_unet, fr_arch, fr_layers, kept_counts,
                      to_fr)
@@ -43,6 +43,7 @@ __all__ = [
     "next_ratio",
     "save_ptl",
     "script_compact",
+    "stored_numbers",
     "target_count",
     "to_fr",
     "zigzag_order",

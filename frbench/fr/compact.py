@@ -45,6 +45,16 @@ def compact_coefficients(model: nn.Module) -> dict[str, tuple[Tensor, tuple[int,
     return {name: (_kept_vector(layer), tuple(layer.coeffs.shape)) for name, layer in fr_layers(model)}
 
 
+def _other_tensors(model: nn.Module) -> list[Tensor]:
+    """Every state-dict tensor that is not an FR layer's coefficients or kept count (biases,
+    BatchNorm tensors): what a file stores of `model` besides the kept coefficients."""
+    fr_keys = set()
+    for name, _ in fr_layers(model):
+        prefix = f"{name}." if name else ""
+        fr_keys |= {prefix + "coeffs", prefix + "kept"}
+    return [t for key, t in model.state_dict().items() if key not in fr_keys]
+
+
 def floor_bytes(model: nn.Module) -> int:
     """The least any file can store `model` in without further compression.
 
@@ -52,13 +62,15 @@ def floor_bytes(model: nn.Module) -> int:
     layer's shape, plus the bytes of every other tensor in the state dict
     (biases, BatchNorm tensors; none in the paper's UNet), at their own dtype.
     """
-    fr_keys, total = set(), 0
-    for name, layer in fr_layers(model):
-        prefix = f"{name}." if name else ""
-        fr_keys |= {prefix + "coeffs", prefix + "kept"}
-        total += 2 * layer.kept_count() + 4 * layer.coeffs.dim()
-    others = (t for key, t in model.state_dict().items() if key not in fr_keys)
-    return total + sum(t.numel() * t.element_size() for t in others)
+    total = sum(2 * layer.kept_count() + 4 * layer.coeffs.dim() for _, layer in fr_layers(model))
+    return total + sum(t.numel() * t.element_size() for t in _other_tensors(model))
+
+
+def stored_numbers(model: nn.Module, kept: dict[str, int] | None = None) -> int:
+    """Numbers a file of `model` stores: the kept coefficients (`kept`, name -> count; by
+    default each layer's current count) and every other tensor, as the export counts them."""
+    kept = kept if kept is not None else {name: layer.kept_count() for name, layer in fr_layers(model)}
+    return sum(kept.values()) + sum(t.numel() for t in _other_tensors(model))
 
 
 def rebuild_weight(coeffs: Tensor, shape: List[int]) -> Tensor:

@@ -17,7 +17,7 @@ import torch.nn as nn
 
 from ..registry import Registry
 
-__all__ = ["Method", "MethodContext", "register_method", "get_method", "list_methods"]
+__all__ = ["Method", "MethodContext", "control_of", "get_method", "list_methods", "register_method", "with_controls"]
 
 METHODS: Registry["Method"] = Registry("method")
 
@@ -54,6 +54,9 @@ class Method:
     from_baseline: bool = False
     #: False keeps training on the CPU even where CUDA is present (e.g. int8 kernels that only exist there).
     trains_on_gpu: bool = True
+    #: "method": a compression method; "baseline": the network the compression ratios are taken
+    #: against; "control": an equal-budget model other rows are compared with (marked in the report).
+    role: str = "method"
 
     def build(self, level: str, ctx: MethodContext) -> nn.Module:
         """The model to train at this operating point (fresh, or the compressed ctx.baseline)."""
@@ -74,6 +77,13 @@ class Method:
         """Turn the trained model into the one that is saved and exported (default: as is)."""
         return model
 
+    def control(self, level: str, ctx: MethodContext) -> tuple[str, str] | None:
+        """The (method, level) this operating point's Dice is compared with, seed by seed and image
+        by image: the model that had the same training budget without the compression. A
+        post-training method: the baseline fine-tuned with the same `finetune` budget
+        (`baseline_ft`); a method trained from scratch: the baseline. None: compared with nothing."""
+        return ("baseline_ft", "dense") if self.from_baseline else ("baseline", "dense")
+
 
 def register_method(cls: type[Method]) -> type[Method]:
     """Class decorator: register one instance of `cls` under `cls.name`."""
@@ -90,3 +100,23 @@ def get_method(name: str) -> Method:
 
 def list_methods() -> list[str]:
     return METHODS.names()
+
+
+def control_of(method: str, level: str, unet: dict, params: dict) -> tuple[str, str] | None:
+    """The control of one operating point (`Method.control`), from the study's `model` block and
+    the method's own config block."""
+    return get_method(method).control(level, MethodContext(unet=unet, params=params))
+
+
+def with_controls(methods: dict[str, dict], unet: dict) -> dict[str, list[str]]:
+    """The study's models: every configured method's levels, plus the controls they are compared
+    with, and theirs in turn (method -> levels, configured methods first, in config order)."""
+    models = {name: list(block["levels"]) for name, block in methods.items()}
+    todo = [(name, level) for name, levels in models.items() for level in levels]
+    while todo:
+        name, level = todo.pop(0)
+        control = control_of(name, level, unet, methods.get(name, {}))
+        if control is not None and control[1] not in models.setdefault(control[0], []):
+            models[control[0]].append(control[1])
+            todo.append(control)
+    return models

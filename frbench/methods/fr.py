@@ -46,8 +46,9 @@ import torch.nn as nn
 
 from ..errors import ConfigError
 from ..fr import (TruncationHook, TruncationSchedule, build_fr_unet, dense_unet, final_counts, floor_bytes, fr_arch,
-                  fr_layers, kept_counts, script_compact, to_fr)
+                  fr_layers, kept_counts, script_compact, stored_numbers, to_fr)
 from ..models import UNet, UNetConfig
+from . import small_dense
 from ._registry import Method, register_method
 
 _RATIO = re.compile(r"^r(?P<ratio>\d*\.?\d+)$")
@@ -216,6 +217,13 @@ class FR(Method):
                     f"{sum(targets.values())}), so no checkpoint of that size exists; raise methods.fr.gamma, use "
                     f"schedule: step, or raise train.epochs")
         return model
+
+    def control(self, level, ctx):
+        """A dense UNet trained from scratch with the same budget, as small as this level's file
+        (`small_dense`, level n<the numbers it stores>)."""
+        with torch.device("meta"):  # shapes only: nothing is allocated or initialised
+            model = self.build(level, ctx)
+        return ("small_dense", small_dense.level_for(stored_numbers(model, final_counts(model.fr_schedule, model))))
 
     def arch(self, model):
         arch = {"unet": model.cfg.to_dict(), **fr_arch(model), "dense_params": model.dense_params}

@@ -14,7 +14,7 @@ from snakemake.utils import validate
 
 from frbench.bench.devices import resolve_devices
 from frbench.config import check_study
-from frbench.methods import get_method
+from frbench.methods import get_method, with_controls
 from frbench.report.figure_names import figure_names
 
 
@@ -31,6 +31,10 @@ os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.envir
 # with envvars": both are written here, not read as inputs, so there is nothing to assert.)
 os.environ["PYTHONHASHSEED"] = "0"
 METHODS = config["methods"]
+# Every model to train: the configured methods' levels, and the equal-budget controls their rows
+# are compared with (baseline_ft for post-training methods, small_dense for FR levels; Method.control).
+MODELS = with_controls(METHODS, config["model"])
+NO_METHOD = "(?!)"  # a wildcard constraint no name matches (the `train` template's own)
 SEEDS = config["seeds"]
 FORMATS = config["formats"]
 DEVICES = resolve_devices(config["devices"])  # `auto`: the attached phones and emulators, else the host
@@ -48,7 +52,7 @@ TABLE_NAMES = ["comparison", "answers", "paper_table"]
 
 
 wildcard_constraints:
-    method="|".join([*METHODS, *([REFERENCE_METHOD] if REFERENCE else [])]),
+    method="|".join([*MODELS, *([REFERENCE_METHOD] if REFERENCE else [])]),
     level=r"[A-Za-z0-9][A-Za-z0-9._-]*",
     seed=r"\d+",
     fmt="|".join(FORMATS),
@@ -56,8 +60,8 @@ wildcard_constraints:
 
 
 def model_keys():
-    """(method, level, seed) of every model the config asks to train."""
-    return [(m, level, seed) for m, block in METHODS.items() for level in block["levels"] for seed in SEEDS]
+    """(method, level, seed) of every model to train: the configured ones and their controls."""
+    return [(m, level, seed) for m, levels in MODELS.items() for level in levels for seed in SEEDS]
 
 
 def exported_keys():
@@ -141,3 +145,16 @@ def _reference():
 def baseline_checkpoint(wildcards):
     """Post-training methods start from the baseline of the same seed."""
     return f"results/models/baseline/dense/seed{wildcards.seed}/model.pt"
+
+
+def train_inputs(wildcards):
+    """The dataset, and for a post-training method the baseline of the same seed."""
+    inputs = {"data": DATASET}
+    if get_method(wildcards.method).from_baseline:
+        inputs["baseline"] = baseline_checkpoint(wildcards)
+    return inputs
+
+
+def baseline_argument(wildcards):
+    """`--baseline CHECKPOINT` for a post-training method, nothing for one trained from scratch."""
+    return f"--baseline {baseline_checkpoint(wildcards)}" if get_method(wildcards.method).from_baseline else ""
