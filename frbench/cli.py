@@ -66,16 +66,18 @@ def cmd_summarize(a):
     from .io import atomic_write_text
     from .report import gather
 
-    summary, samples, curves = gather(a.bench, a.exports, a.trains)
-    atomic_write_text(a.samples, samples.to_csv(index=False))
-    atomic_write_text(a.curves, curves.to_csv(index=False))
-    atomic_write_text(a.out, summary.to_csv(index=False))
+    results = gather(a.bench, a.exports, a.trains)
+    atomic_write_text(a.samples, results.samples.to_csv(index=False))
+    atomic_write_text(a.curves, results.curves.to_csv(index=False))
+    atomic_write_text(a.dice, results.dice.to_csv(index=False))
+    atomic_write_text(a.comparisons, results.comparisons.to_csv(index=False))
+    atomic_write_text(a.out, results.summary.to_csv(index=False))
 
 
 def cmd_figures(a):
     from .report.figures import write_figures
 
-    write_figures(a.summary, a.samples, a.curves, a.names, a.outdir, a.config_json["report"])
+    write_figures(a.summary, a.samples, a.curves, a.comparisons, a.names, a.outdir, a.config_json["report"])
 
 
 def cmd_report(a):
@@ -95,7 +97,7 @@ def cmd_report(a):
     atomic_write_json(a.provenance, provenance)
     rerun = f"snakemake --cores all --configfile {a.configfile} all" if a.configfile else "snakemake --cores all all"
     figures = {Path(f).stem: Path(f) for f in a.figures}
-    html = render_report(summary, figures, provenance, rerun,
+    html = render_report(summary, pd.read_csv(a.comparisons), figures, provenance, rerun,
                          dice_budget=a.config_json["report"]["dice_budget"],
                          fidelity_tolerance=a.config_json["report"]["fidelity_tolerance"])
     atomic_write_text(a.out, html)
@@ -176,19 +178,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="summary.csv")
     p.add_argument("--samples", required=True, help="samples.csv: raw latency samples")
     p.add_argument("--curves", required=True, help="curves.csv: training epochs")
+    p.add_argument("--dice", required=True, help="dice.csv: every model's Dice on every test image")
+    p.add_argument("--comparisons", required=True, help="comparisons.csv: every model against its control")
     p.set_defaults(func=cmd_summarize)
 
     p = sub.add_parser("figures", help="draw the figures (PNG, PDF) and tables (CSV, LaTeX) from the tables")
     p.add_argument("--summary", required=True)
     p.add_argument("--samples", required=True)
     p.add_argument("--curves", required=True)
+    p.add_argument("--comparisons", required=True)
     p.add_argument("--names", nargs="+", required=True, help="the figures to draw")
     p.add_argument("--config-json", type=_json_arg, required=True, help='{"report": {...}}')
     p.add_argument("--outdir", required=True)
     p.set_defaults(func=cmd_figures)
 
-    p = sub.add_parser("report", help="render report.html from summary.csv and the figures")
+    p = sub.add_parser("report", help="render report.html from summary.csv, comparisons.csv and the figures")
     p.add_argument("--summary", required=True)
+    p.add_argument("--comparisons", required=True)
     p.add_argument("--figures", nargs="*", default=[], help="PNG files to embed")
     p.add_argument("--config-json", type=_json_arg, required=True, help="the whole config, as run")
     p.add_argument("--configfile", help="the config file, for the rerun line")

@@ -130,8 +130,8 @@ def test_reference_target_exports_benchmarks_and_reports_it(study):
     # its summary row: compression against UNet-31M, not against a baseline
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        summary, _, _ = gather([results / "bench/host/fr_reference/k33/seed0/ptl.json"],
-                               [results / "export/fr_reference/k33/seed0/export_ptl.json"], [])
+        summary = gather([results / "bench/host/fr_reference/k33/seed0/ptl.json"],
+                         [results / "export/fr_reference/k33/seed0/export_ptl.json"], []).summary
     row = summary.iloc[0]
     assert (row["method"], row["level"], row["ratio_against"]) == ("fr_reference", "k33", "own dense")
     assert row["compression_by_count"] == pytest.approx(UNET_31M / 759)  # 40,893x, the paper's Table 3

@@ -1,9 +1,11 @@
 """The report and the figures, from a fixed summary.csv (tests/data/summary.csv) with crafted rows:
-a baseline over two seeds, structured pruning (smaller, faster), unstructured pruning (no smaller, no
-faster: compression on paper only), int8 with poor export fidelity and one failed seed, and a method
-label that is a script tag. And a realistic full study (tests/data/summary_full.csv, written by
-tests/data/make_summary_full.py: the default config's 19 models and the FR paper's released model, three
-seeds, host and emulator, `graph_differs`) for the width of the report's tables and the flags."""
+a baseline over two seeds, structured pruning (smaller, faster, measurably worse than its control),
+unstructured pruning (no smaller, no faster: compression on paper only; no measurable difference), int8
+with poor export fidelity and one failed seed, and a method label that is a script tag; their
+comparisons with their controls are tests/data/comparisons.csv. And a realistic full study
+(tests/data/summary_full.csv and comparisons_full.csv, written by tests/data/make_summary_full.py from a
+run of the default config: every method, level and control, three seeds, host and emulator, the FR
+paper's released model, `graph_differs`) for the width of the report's tables, the flags and verdicts."""
 
 import json
 import re
@@ -14,18 +16,20 @@ from html.parser import HTMLParser
 import pandas as pd
 import pytest
 
-from frbench.report import render_report
+from frbench.report import render_report, seed_table
 from frbench.report.figures import FIGURES, Tables, draw, figure_names, pareto_front, write_figures
 from frbench.report.html import fmt_num
-from frbench.report.tables import answers, comparison, paper_table, write_latex
+from frbench.report.tables import ANSWERS, COMPARISON, PAPER, answers, comparison, paper_table, printed, write_latex
 
 from conftest import ROOT
 
-SUMMARY = ROOT / "tests" / "data" / "summary.csv"
-SUMMARY_FULL = ROOT / "tests" / "data" / "summary_full.csv"
+DATA = ROOT / "tests" / "data"
+SUMMARY, COMPARISONS = DATA / "summary.csv", DATA / "comparisons.csv"
+SUMMARY_FULL, COMPARISONS_FULL = DATA / "summary_full.csv", DATA / "comparisons_full.csv"
 PROVENANCE = {"git": {"commit": "abc123", "dirty": True}, "config_hash": "h", "config": {"methods": {"x": "<b>"}},
               "packages": {"torch": "2.13.0"}, "python": "3.11", "host": {"cpu": "Test CPU", "machine": "x86_64",
                                                                          "system": "Linux"}}
+NO_SAMPLES = pd.DataFrame(columns=["method"])
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +38,13 @@ def summary():
 
 
 @pytest.fixture(scope="module")
-def html(summary):
-    return render_report(summary, {}, PROVENANCE, "snakemake --cores all all", dice_budget=0.01,
+def comparisons():
+    return pd.read_csv(COMPARISONS)
+
+
+@pytest.fixture(scope="module")
+def html(summary, comparisons):
+    return render_report(summary, comparisons, {}, PROVENANCE, "snakemake --cores all all", dice_budget=0.01,
                          fidelity_tolerance=1e-4)
 
 
@@ -45,39 +54,66 @@ def full():
 
 
 @pytest.fixture(scope="module")
-def full_html(full):
-    return render_report(full, {}, PROVENANCE, "snakemake --cores 2 all", dice_budget=0.02, fidelity_tolerance=1e-3)
+def full_comparisons():
+    return pd.read_csv(COMPARISONS_FULL)
 
 
-def test_comparison_means_and_intervals(summary):
-    t = comparison(summary, 1e-4).set_index(["method", "level"])
+@pytest.fixture(scope="module")
+def full_html(full, full_comparisons):
+    return render_report(full, full_comparisons, {}, PROVENANCE, "snakemake --cores 2 all", dice_budget=0.02,
+                         fidelity_tolerance=1e-3)
+
+
+def test_comparison_means_and_intervals(summary, comparisons):
+    t = comparison(summary, comparisons, 1e-4).set_index(["method", "level"])
+    # Dice and its interval over seeds and images come from comparisons.csv; the rest is over seeds
     assert t.loc[("baseline", "dense"), "dice"] == pytest.approx(0.91)
+    assert t.loc[("baseline", "dense"), "dice_ci95"] == pytest.approx(0.06)
     # two seeds, sd = 0.01414: t(0.975, 1) * sd / sqrt(2) = 12.706 * 0.01
-    assert t.loc[("baseline", "dense"), "dice_ci95"] == pytest.approx(0.12706, rel=1e-3)
+    base = seed_table(summary, ["dice"]).set_index(["method", "level"]).loc[("baseline", "dense")]
+    assert base["dice_ci95"] == pytest.approx(0.12706, rel=1e-3)
     assert t.loc[("quantize", "int8"), "seeds"] == 1 and t.loc[("quantize", "int8"), "failed_seeds"] == 1
     assert bool(t.loc[("prune_unstructured", "0.9"), "only_on_paper"])
     assert not bool(t.loc[("prune_structured", "0.5"), "only_on_paper"])
     assert bool(t.loc[("quantize", "int8"), "fidelity_flag"]) and not bool(t.loc[("baseline", "dense"), "fidelity_flag"])
+    assert t.loc[("prune_structured", "0.5"), "verdict"] == "worse"
+    assert t.loc[("prune_structured", "0.5"), "control"] == "baseline_ft/dense"
 
 
-def test_answers_pick_the_smallest_file_within_the_budget(summary):
-    a = answers(comparison(summary, 1e-4), budget=0.01).set_index("method")
-    assert a.loc["prune_structured", "within_budget"] and a.loc["prune_structured", "size_ratio"] == pytest.approx(0.26)
-    assert a.loc["prune_structured", "p50_ratio"] == pytest.approx(1.5 / 4.0)
-    assert not a.loc["prune_unstructured", "within_budget"]  # 0.02 below the baseline
-    assert answers(comparison(summary, 1e-4), budget=0.05).set_index("method").loc["prune_unstructured", "within_budget"]
+def test_answers_pick_the_smallest_file_not_measurably_worse_within_the_budget(summary, comparisons):
+    table = comparison(summary, comparisons, 1e-4)
+    a = answers(table, budget=0.01).set_index("method")
+    assert not a.loc["prune_structured", "within_budget"]  # measurably worse than its control
+    assert a.loc["prune_structured", "size_ratio"] == pytest.approx(0.26)  # shown as its best-Dice level
+    assert not a.loc["prune_unstructured", "within_budget"]  # no measurable difference, but 0.02 below on average
+    assert a.loc["quantize", "within_budget"] and a.loc["quantize", "p50_ratio"] == pytest.approx(3.0 / 4.0)
+    wider = answers(table, budget=0.05).set_index("method")
+    assert wider.loc["prune_unstructured", "within_budget"] and not wider.loc["prune_structured", "within_budget"]
 
 
-def test_paper_table(summary, full):
-    t = paper_table(comparison(summary, 1e-4)).set_index("Model")
-    assert t.loc["baseline (dense)", "Compression rate"] == "1x"
-    assert t.loc["prune_structured (0.5)", "Compression rate"] == "4x" and t.loc["prune_structured (0.5)", "Parameters"] == "30,000"
-    # the released FR model: 31,037,698 / 759 numbers, never "4.089e+04x"
-    full_table = comparison(full, 1e-3)
-    t = paper_table(full_table).set_index("Model")
-    assert t.loc["fr_reference (k33)", "Compression rate"] == "40,893x"
-    assert t.loc["fr (r0.1)", "Compression rate"] == "3.344x"
-    assert "e+0" not in write_latex(full_table, "c") and "40,893" in write_latex(full_table, "c")
+def test_printed_tables_have_one_precision_per_column_and_intervals(full, full_comparisons, summary, comparisons):
+    table = comparison(full, full_comparisons, 1e-3)
+    text = printed(table, COMPARISON)
+    for column, decimals in (("Dice", 3), ("File (kB)", 1), ("× bytes", 2), ("p50 (ms)", 2), ("Peak (MB)", 1)):
+        cells = [c for c in text[column] if c != "–"]
+        assert cells and all(re.fullmatch(rf"[\d,]+\.\d{{{decimals}}}( ± [\d,]+\.\d{{{decimals}}})?", c)
+                             for c in cells), (column, cells[:5])
+    # every Dice carries its interval (but the FR paper's model: one run, no per-image Dice in this fixture)
+    assert all(" ± " in c for c, m in zip(text["Dice"], table["method"]) if m != "fr_reference")
+    # a difference within the noise prints as such, never as a signed number
+    quiet = table["verdict"].eq("no measurable difference")
+    assert quiet.any() and (text.loc[quiet, "Δ Dice vs control"] == "no measurable difference").all()
+    loud = table["verdict"].isin(["worse", "better"])
+    assert loud.any() and text.loc[loud, "Δ Dice vs control"].str.fullmatch(r"[+-]\d\.\d{3} ± \d\.\d{3}").all()
+    paper = printed(paper_table(table), PAPER).set_index("Model")
+    assert paper.loc["fr_reference (k33)", "Compression rate"] == "40,892.9x"  # 31,037,698 / 759; never "4.089e+04x"
+    assert paper.loc["baseline (dense)", "Compression rate"] == "1.0x ± 0.0"
+    assert all(re.fullmatch(r"\d+\.\d( ± \d+\.\d)?", c) for c in paper["Dice (%)"])
+    latex = write_latex(paper.reset_index(), "c")
+    assert "e+0" not in latex and "40,892.9x" in latex
+    small = printed(answers(comparison(summary, comparisons, 1e-4), 0.01), ANSWERS).set_index("Method")
+    assert small.loc["prune_structured", "Δ Dice vs control"] == "-0.012 ± 0.008"
+    assert small.loc["quantize", "Δ Dice vs control"] == "no measurable difference"
 
 
 def test_numbers_never_in_exponent_notation():
@@ -124,6 +160,31 @@ def test_flags_fire(html):
     assert "1 failed" in html and "truncated or corrupt checkpoint" in html
     assert "may be unstable" in html
     assert "(uncommitted changes)" in html
+    assert html.count(">worse than control</span>") == 1 and html.count(">better than control</span>") == 1
+
+
+def test_verdicts_and_intervals_are_rendered(html, full_html, full_comparisons):
+    """Each row reads against its control: a measurable difference as a signed number ± its interval,
+    one within the noise as "no measurable difference" with no number; the test is named."""
+    small = _Table("comparison")
+    small.feed(html)
+    delta = [" ".join(c).strip() for c in small.rows[0]].index("Δ Dice vs control³")
+    cell = {row[0][0].strip() + "/" + row[1][0].strip(): [x.strip() for x in row[delta]] for row in small.rows[1:]}
+    assert cell["prune_structured/0.5"] == ["−0.012 ± 0.008", "vs baseline_ft/dense"]  # worse
+    assert cell["prune_unstructured/0.9"] == ["no measurable", "difference", "[−0.050, +0.010]", "vs baseline_ft/dense"]
+    assert cell["<script>alert('x')</script>/0.1"] == ["+0.050 ± 0.030", "vs baseline_ft/dense"]  # better
+    assert cell["baseline/dense"] == ["–"]
+    assert "paired t-test over seeds x images" in html and "not corrected for the" in html
+    rows = _Table("comparison")
+    rows.feed(full_html)
+    by_verdict = {}
+    for row in rows.rows[1:]:
+        lines = [line.strip() for line in row[delta] if line.strip()]
+        by_verdict.setdefault(lines[0], []).append(lines)
+    quiet = by_verdict.pop("no measurable")
+    assert all(lines[1] == "difference" and lines[2].startswith("[") and lines[3].startswith("vs ") for lines in quiet)
+    assert all(re.fullmatch(r"[+−]\d\.\d{3} ± [\d.]+", first) for first in by_verdict if first != "–"), by_verdict.keys()
+    assert len(quiet) == full_comparisons["verdict"].eq("no measurable difference").sum()
 
 
 def test_escaping_holds(html):
@@ -133,16 +194,16 @@ def test_escaping_holds(html):
     assert html.count("<script>") == 1  # only the sorting script
 
 
-def test_no_external_urls(summary):
+def test_no_external_urls(summary, comparisons):
     figs = {"dice_vs_size": None}
     import tempfile
     from pathlib import Path
 
     with tempfile.TemporaryDirectory() as d:
-        fig = draw("dice_vs_size", Tables(summary, pd.DataFrame(columns=["method"]), pd.DataFrame()))
+        fig = draw("dice_vs_size", Tables(summary, NO_SAMPLES, pd.DataFrame(), comparisons))
         fig.savefig(Path(d) / "dice_vs_size.png")
         figs["dice_vs_size"] = Path(d) / "dice_vs_size.png"
-        html = render_report(summary, figs, PROVENANCE, "x", 0.01, 1e-4)
+        html = render_report(summary, comparisons, figs, PROVENANCE, "x", 0.01, 1e-4)
     cells = _Cells()
     cells.feed(html)
     assert cells.urls and all(u.startswith("data:image/png;base64,") for u in cells.urls)
@@ -162,7 +223,7 @@ def test_figure_names_follow_the_config():
     assert set(figure_names(full)) <= set(FIGURES.names())
 
 
-def test_write_figures_writes_every_declared_file(summary, tmp_path):
+def test_write_figures_writes_every_declared_file(summary, comparisons, tmp_path):
     samples = pd.DataFrame([{"method": m, "level": lv, "seed": s, "fmt": "ptl", "device": "host", "i": i, "ms": 1.0 + i}
                             for m, lv, s in summary[["method", "level", "seed"]].itertuples(index=False) for i in range(3)])
     curves = pd.DataFrame([{"method": "baseline", "level": "dense", "seed": 0, "epoch": e, "loss": 1 / e, "val_dice": 0.1 * e}
@@ -171,8 +232,8 @@ def test_write_figures_writes_every_declared_file(summary, tmp_path):
     samples.to_csv(tmp_path / "samples.csv", index=False)
     curves.to_csv(tmp_path / "curves.csv", index=False)
     names = FIGURES.names()  # every figure, including those with no data to show
-    write_figures(tmp_path / "s.csv", tmp_path / "samples.csv", tmp_path / "curves.csv", names, tmp_path / "out",
-                  {"dice_budget": 0.01, "fidelity_tolerance": 1e-4})
+    write_figures(tmp_path / "s.csv", tmp_path / "samples.csv", tmp_path / "curves.csv", COMPARISONS, names,
+                  tmp_path / "out", {"dice_budget": 0.01, "fidelity_tolerance": 1e-4})
     for name in names:
         for ext in ("png", "pdf"):
             assert (tmp_path / "out" / f"{name}.{ext}").stat().st_size > 1000, (name, ext)
@@ -184,32 +245,37 @@ def test_write_figures_writes_every_declared_file(summary, tmp_path):
 # --- graph_differs: "same graph as baseline" ------------------------------------------------------
 
 
-def test_same_graph_flag(full, full_html):
-    t = comparison(full, 1e-3).set_index(["method", "level", "device"])
+def test_same_graph_flag(full, full_comparisons, full_html):
+    t = comparison(full, full_comparisons, 1e-3).set_index(["method", "level", "device"])
     assert t.loc[("prune_unstructured", "0.8", "host"), "same_graph"]  # only zeroes weights
     assert not t.loc[("baseline", "dense", "host"), "same_graph"]  # empty: the baseline itself
-    assert not t.loc[("prune_structured", "0.5", "host"), "same_graph"]
-    assert not t.loc[("tucker", "0.25", "emulator-5554"), "same_graph"]  # True for two seeds, empty for the failed one
-    assert t["same_graph"].sum() == 6  # 3 levels x 2 devices
+    assert not t.loc[("prune_structured", "0.25", "host"), "same_graph"]
+    assert not t.loc[("tucker", "0.1", "emulator-5554"), "same_graph"]  # True for two seeds, empty for the failed one
+    # unstructured pruning's levels, and the baseline fine-tuned (its very graph), on two devices
+    assert t["same_graph"].sum() == 6
     assert full_html.count("same graph as baseline</span>") == 6
-    # it is what explains "on paper only": every flagged row is also on paper only here
-    assert (t.loc[t["same_graph"], "only_on_paper"]).all()
+    # it is what explains "on paper only": every flagged compressed row is also on paper only here (the
+    # control baseline_ft is the baseline's own graph, and no compression at all: never on paper only)
+    assert (t.loc[t["same_graph"] & ~t["is_control"], "only_on_paper"]).all()
+    assert not t.loc[t["is_control"], "only_on_paper"].any()
 
 
-def test_same_graph_flag_tolerates_old_summaries_and_text_values(summary, full, html):
+def test_same_graph_flag_tolerates_old_summaries_and_text_values(summary, comparisons, full, full_comparisons,
+                                                                 html):
     assert "graph_differs" not in summary  # an older summary: no column, no flag, no error
-    assert not comparison(summary, 1e-4)["same_graph"].any() and "same graph as baseline</span>" not in html
+    assert not comparison(summary, comparisons, 1e-4)["same_graph"].any()
+    assert "same graph as baseline</span>" not in html
     as_text = full.assign(graph_differs=full["graph_differs"].map({True: "True", False: "False"}))
-    assert comparison(as_text, 1e-3)["same_graph"].sum() == 6
+    assert comparison(as_text, full_comparisons, 1e-3)["same_graph"].sum() == 6
     empty = full.assign(graph_differs=None)
-    assert not comparison(empty, 1e-3)["same_graph"].any()
+    assert not comparison(empty, full_comparisons, 1e-3)["same_graph"].any()
 
 
 # --- the FR paper's released model in the figures ----------------------------------------------------
 
 
-def test_reference_model_is_marked_and_off_the_pareto_front(full):
-    fig = draw("dice_vs_size", Tables(full, pd.DataFrame(columns=["method"]), pd.DataFrame()))
+def test_reference_model_is_marked_and_off_the_pareto_front(full, full_comparisons, comparisons):
+    fig = draw("dice_vs_size", Tables(full, NO_SAMPLES, pd.DataFrame(), full_comparisons))
     ax = fig.axes[0]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert any("fr_reference" in lab and "own 16 test images" in lab for lab in labels), labels
@@ -217,11 +283,11 @@ def test_reference_model_is_marked_and_off_the_pareto_front(full):
     fronts = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
     assert fronts and all(ref_bytes not in line.get_xdata() for line in fronts)
     # the reference is the highest Dice: on the front it would dominate every other model
-    assert max(max(line.get_ydata()) for line in fronts) < 0.7
+    assert max(max(line.get_ydata()) for line in fronts) < 0.97
     # its 0.9 s latency among 0.5-6 ms models: a log axis, or every other point lands in one column
-    latency = draw("dice_vs_latency", Tables(full, pd.DataFrame(columns=["method"]), pd.DataFrame())).axes[0]
+    latency = draw("dice_vs_latency", Tables(full, NO_SAMPLES, pd.DataFrame(), full_comparisons)).axes[0]
     assert latency.get_xscale() == "log" and "log scale" in latency.get_xlabel()
-    small = draw("dice_vs_size", Tables(pd.read_csv(SUMMARY), pd.DataFrame(columns=["method"]), pd.DataFrame()))
+    small = draw("dice_vs_size", Tables(pd.read_csv(SUMMARY), NO_SAMPLES, pd.DataFrame(), comparisons))
     assert small.axes[0].get_xscale() == "linear"  # 130-500 kB: less than a factor of 10
 
 
@@ -289,7 +355,7 @@ def test_tables_fit_a_laptop_screen(full_html, table_id):
     table = _Table(table_id)
     table.feed(full_html)
     chars = table.column_chars()
-    assert len(table.rows) == 1 + 40  # every model of the full study, on two devices
+    assert len(table.rows) == 1 + 28  # every model of the full study and the FR paper's, on two devices
     assert len(chars) <= MAX_COLUMNS, chars
     assert max(chars) <= MAX_LINE, chars
     assert sum(chars) <= MAX_CHARS, chars
@@ -300,8 +366,8 @@ def test_main_table_keeps_the_deciding_columns(full_html):
     table = _Table("comparison")
     table.feed(full_html)
     head = [" ".join(c).strip() for c in table.rows[0]]
-    assert head == ["method", "level", "fmt", "device", "seeds", "Dice", "file", "× count¹", "× bytes¹", "p50 ms",
-                    "peak MB", "flags²"]
+    assert head == ["method", "level", "format, device", "seeds", "Dice", "Δ Dice vs control³", "file", "× count¹",
+                    "× bytes¹", "p50 ms", "peak MB", "flags²"]
     more = _Table("comparison-more")
     more.feed(full_html)
     assert "gzip" in " ".join(" ".join(c) for c in more.rows[0]) and "train peak MB" in full_html

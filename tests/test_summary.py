@@ -24,14 +24,14 @@ def test_the_first_failed_stage_explains_the_row(tmp_path):
              "key": {**key, "fmt": "ptl", "device": "host"}}
     export = {"key": {**key, "fmt": "ptl"}, "error": "CheckpointError: model.pt: truncated or corrupt checkpoint"}
     train = {"key": key, "error": "DataError: dataset.npz: truncated or corrupt"}
-    summary, _, _ = gather([write(tmp_path / "b.json", bench)], [write(tmp_path / "e.json", export)],
-                           [write(tmp_path / "t.json", train)])
+    summary = gather([write(tmp_path / "b.json", bench)], [write(tmp_path / "e.json", export)],
+                     [write(tmp_path / "t.json", train)]).summary
     assert summary.loc[0, "error"] == train["error"]
     export["error"] = None
     train["error"] = None
     bench["error"] = "TimeoutError: the worker hung"
-    summary, _, _ = gather([write(tmp_path / "b.json", bench)], [write(tmp_path / "e.json", export)],
-                           [write(tmp_path / "t.json", train)])
+    summary = gather([write(tmp_path / "b.json", bench)], [write(tmp_path / "e.json", export)],
+                     [write(tmp_path / "t.json", train)]).summary
     assert summary.loc[0, "error"] == bench["error"]
 
 

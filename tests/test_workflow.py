@@ -8,14 +8,24 @@ import subprocess
 import pytest
 import yaml
 
+from frbench.methods import with_controls
+
 from conftest import ROOT, SNAKEMAKE, snakemake  # the tiny_study fixture is in conftest.py
+
+
+def tiny_models() -> dict[str, list[str]]:
+    """The tiny study's models: its methods' levels and the controls they are compared with."""
+    config = yaml.safe_load((ROOT / "config" / "tiny.yaml").read_text())
+    return with_controls(config["methods"], config["model"])
 
 
 @pytest.mark.slow
 def test_summary_has_a_sound_row_per_model(tiny_study):
     config = yaml.safe_load((ROOT / "config" / "tiny.yaml").read_text())
-    expected = sorted((m, level, str(seed), fmt, device) for m, block in config["methods"].items()
-                      for level in block["levels"] for seed in config["seeds"] for fmt in config["formats"]
+    models = tiny_models()
+    assert {"baseline_ft", "small_dense"} <= set(models) - set(config["methods"])  # both controls, by themselves
+    expected = sorted((m, level, str(seed), fmt, device) for m, levels in models.items()
+                      for level in levels for seed in config["seeds"] for fmt in config["formats"]
                       for device in config["devices"])
     rows = list(csv.DictReader((tiny_study / "summary.csv").open()))
     assert sorted((r["method"], r["level"], r["seed"], r["fmt"], r["device"]) for r in rows) == expected
@@ -31,6 +41,34 @@ def test_summary_has_a_sound_row_per_model(tiny_study):
     base = next(r for r in rows if r["method"] == "baseline")
     assert float(base["compression_by_bytes"]) == 1.0  # the baseline against itself
     assert int(base["stored_numbers"]) >= int(base["params_eager"]) > 0
+
+
+@pytest.mark.slow
+def test_every_row_is_compared_with_its_control(tiny_study):
+    """comparisons.csv: one row per model, each compressed model paired with its equal-budget control
+    on the same test images; the report and the paper tables print the verdicts, never a signed
+    difference where there is none to measure."""
+    rows = {(r["method"], r["level"]): r for r in csv.DictReader((tiny_study / "comparisons.csv").open())}
+    assert set(rows) == {(m, level) for m, levels in tiny_models().items() for level in levels}
+    small = next(level for m, level in rows if m == "small_dense")
+    summary = {(r["method"], r["level"]): r for r in csv.DictReader((tiny_study / "summary.csv").open())}
+    assert small == f"n{summary[('fr', 'r0.05')]['stored_numbers']}"  # as many numbers as FR's file stores
+    for (method, level), r in rows.items():
+        assert int(r["images"]) == int(summary[(method, level)]["dice_images"]) > 0
+        assert float(r["dice_low"]) <= float(r["dice"]) <= float(r["dice_high"])
+        if method == "baseline":
+            assert r["control"] == "" and r["verdict"] == ""
+            continue
+        expected = {"fr": f"small_dense/{small}", "small_dense": "baseline/dense", "baseline_ft": "baseline/dense"}
+        assert r["control"] == expected.get(method, "baseline_ft/dense"), (method, r["control"])
+        assert r["verdict"] in ("worse", "better", "no measurable difference") and r["test"]
+        assert float(r["delta_low"]) <= float(r["delta"]) <= float(r["delta_high"])
+    html = (tiny_study / "report.html").read_text()
+    assert "vs baseline_ft/dense" in html and f"vs small_dense/{small}" in html and 'class="control"' in html
+    printed = list(csv.DictReader((tiny_study / "figures" / "comparison.csv").open()))
+    for r in printed:
+        verdict = rows[(r["Method"], r["Level"])]["verdict"]
+        assert (r["Δ Dice vs control"] == verdict) == (verdict == "no measurable difference")
 
 
 @pytest.mark.slow
@@ -50,7 +88,7 @@ def test_fr_row_is_the_compact_file_and_records_its_training(tiny_study):
 @pytest.mark.slow
 def test_report_is_self_contained_and_shows_the_rows(tiny_study):
     html = (tiny_study / "report.html").read_text()
-    for method in yaml.safe_load((ROOT / "config" / "tiny.yaml").read_text())["methods"]:
+    for method in tiny_models():
         assert f'<td class="t">{method}</td>' in html, method
     assert "pytorch-lite" in html
     assert re.search(r"data:image/png;base64,", html)

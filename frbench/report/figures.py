@@ -37,6 +37,7 @@ class Tables:
     summary: pd.DataFrame  # summary.csv
     samples: pd.DataFrame  # samples.csv
     curves: pd.DataFrame  # curves.csv
+    comparisons: pd.DataFrame  # comparisons.csv: Dice with its interval over seeds and images, per model
 
     @property
     def ok(self) -> pd.DataFrame:
@@ -61,9 +62,25 @@ def _no_data(title: str, why: str):
     return fig
 
 
+GROUP = ["method", "level", "fmt", "device"]
+
+
 def _per_model(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     """Mean over seeds of each (method, level, fmt, device)."""
-    return df.groupby(["method", "level", "fmt", "device"], as_index=False)[cols].mean()
+    return df.groupby(GROUP, as_index=False)[cols].mean()
+
+
+def _with_intervals(t: Tables, pts: pd.DataFrame, x: str) -> pd.DataFrame:
+    """`pts` (per model) with the 95 % intervals the figures draw: Dice over seeds and test images
+    (comparisons.csv: dice_low, dice_high) and `x` over seeds (x_low, x_high: a t-interval), and
+    whether the model is a control."""
+    from .summary import seed_table
+
+    spread = seed_table(t.ok, [x])[[*GROUP, f"{x}_ci95"]]
+    dice = t.comparisons[[*GROUP, "dice_low", "dice_high", "role"]]
+    out = pts.merge(spread, on=GROUP, how="left").merge(dice, on=GROUP, how="left")
+    half = out[f"{x}_ci95"].fillna(0)
+    return out.assign(x_low=out[x] - half, x_high=out[x] + half, is_control=out["role"].eq("control"))
 
 
 def pareto_front(points: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
@@ -83,13 +100,24 @@ def _trade_off(t: Tables, x: str, xlabel: str, title: str, bytes_axis: bool = Fa
     if ok.empty:
         return _no_data(title, "no successful runs")
     own = against_own_dense(ok)  # the FR paper's released model: scored on its own test images
-    pts = _per_model(ok[~own], [x, "dice"])
+    pts = _with_intervals(t, _per_model(ok[~own], [x, "dice"]), x)
     ref = _per_model(ok[own], [x, "dice"])
     fig, ax = plt.subplots(figsize=SINGLE_COLUMN)
     if not pts.empty:
-        sns.scatterplot(data=pts, x=x, y="dice", hue="method", style="fmt", palette=t.palette(), s=30, ax=ax)
-    # Pareto fronts over this study's test images only: the reference model's Dice is on other images
-    for (fmt, device), group in pts.groupby(["fmt", "device"]):
+        # 95 % intervals first, under the markers: Dice over seeds and test images, x over seeds
+        for _, p in pts.iterrows():
+            yerr = [[p["dice"] - p["dice_low"]], [p["dice_high"] - p["dice"]]] if p["dice_low"] == p["dice_low"] else None
+            ax.errorbar(p[x], p["dice"], yerr=yerr, xerr=[[p[x] - p["x_low"]], [p["x_high"] - p[x]]],
+                        fmt="none", ecolor=t.palette().get(p["method"], "0.5"), elinewidth=0.7, capsize=1.5, zorder=1)
+        methods, controls = pts[~pts["is_control"]], pts[pts["is_control"]]
+        sns.scatterplot(data=methods, x=x, y="dice", hue="method", style="fmt", palette=t.palette(), s=30, ax=ax,
+                        zorder=2)
+        for method, group in controls.groupby("method"):  # controls: hollow markers, labelled as such
+            ax.scatter(group[x], group["dice"], s=30, facecolors="white", linewidths=1.0, zorder=2,
+                       edgecolors=[t.palette().get(method, "0.3")], label=f"{method} (control)")
+    # Pareto fronts of the compressed models over this study's test images only: the reference
+    # model's Dice is on other images, and a control is a yardstick, not a candidate
+    for (fmt, device), group in pts[~pts["is_control"]].groupby(["fmt", "device"]):
         front = pareto_front(group, x, "dice")
         ax.plot(front[x], front["dice"], ls="--", lw=0.8, color="0.4", drawstyle="steps-post", zorder=0)
     for method, group in ref.groupby("method"):
@@ -170,20 +198,28 @@ def training_curves(t: Tables):
 
 @FIGURES.register("fr_kept_vs_dice")
 def fr_kept_vs_dice(t: Tables):
-    fr = t.ok[t.ok["method"] == "fr"].dropna(subset=["stored_numbers", "dice"])
-    if fr.empty:
+    """FR's levels and their controls, dense UNets as small (small_dense), on one axis of stored
+    numbers: does FR beat simply training a smaller network? 95 % intervals over seeds and images."""
+    models = t.ok[t.ok["method"].isin(["fr", "small_dense"])].dropna(subset=["stored_numbers", "dice"])
+    if models[models["method"] == "fr"].empty:
         return _no_data("FR: coefficients kept against Dice", "no successful FR runs")
-    pts = _per_model(fr, ["stored_numbers", "dice"])
+    pts = _with_intervals(t, _per_model(models, ["stored_numbers", "dice"]), "stored_numbers")
     fig, ax = plt.subplots(figsize=SINGLE_COLUMN)
-    sns.scatterplot(data=pts, x="stored_numbers", y="dice", style="fmt", color=t.palette()["fr"], ax=ax)
-    for _, r in pts.iterrows():
+    for method, group in pts.groupby("method"):
+        colour = t.palette().get(method, "0.3")
+        control = method != "fr"
+        ax.errorbar(group["stored_numbers"], group["dice"], yerr=[group["dice"] - group["dice_low"],
+                    group["dice_high"] - group["dice"]], fmt="o", ms=4, color=colour, mfc="white" if control else colour,
+                    elinewidth=0.7, capsize=1.5, label=f"{method} (control)" if control else method)
+    for _, r in pts[pts["method"] == "fr"].iterrows():
         ax.annotate(str(r["level"]), (r["stored_numbers"], r["dice"]), fontsize=6, xytext=(3, 2),
                     textcoords="offset points")
     base = t.ok[t.ok["method"] == "baseline"]["dice"].mean()
     if base == base:
         ax.axhline(base, ls=":", color=t.palette().get("baseline", "0.3"), lw=0.8, label="baseline")
     ax.set(xscale="log", xlabel="numbers stored in the file (log scale)", ylabel="test Dice",
-           title="FR: coefficients kept against Dice")
+           title="FR against dense UNets of the same size")
+    ax.legend(fontsize=6, frameon=False)
     return fig
 
 
@@ -224,27 +260,35 @@ def draw(name: str, tables: Tables):
     return FIGURES.get(name)(tables)
 
 
-def write_figures(summary_csv, samples_csv, curves_csv, names: list[str], outdir, report_cfg: dict) -> None:
-    """Every figure as PNG and PDF, and the tables as CSV and LaTeX, into `outdir`."""
+def write_figures(summary_csv, samples_csv, curves_csv, comparisons_csv, names: list[str], outdir,
+                  report_cfg: dict) -> None:
+    """Every figure as PNG and PDF, and the tables as CSV and LaTeX (text, one precision per
+    column, mean ± 95 % interval), into `outdir`."""
     from pathlib import Path
 
     from ..io import atomic_path, atomic_write_text
-    from .tables import answers, comparison, paper_table, write_latex
+    from .tables import ANSWERS, COMPARISON, PAPER, answers, comparison, paper_table, printed, write_latex
 
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    tables = Tables(pd.read_csv(summary_csv), pd.read_csv(samples_csv), _read_optional_csv(curves_csv))
+    tables = Tables(pd.read_csv(summary_csv), pd.read_csv(samples_csv), _read_optional_csv(curves_csv),
+                    pd.read_csv(comparisons_csv))
     for name in names:
         fig = draw(name, tables)
         for ext in ("png", "pdf"):
             with atomic_path(outdir / f"{name}.{ext}") as tmp:
                 fig.savefig(tmp, format=ext)
         plt.close(fig)
-    table = comparison(tables.summary, report_cfg["fidelity_tolerance"])
+    table = comparison(tables.summary, tables.comparisons, report_cfg["fidelity_tolerance"])
     for stem, df, caption in (
-        ("comparison", table, "Every method and operating point: mean and 95 % interval half-width over seeds."),
-        ("answers", answers(table, report_cfg["dice_budget"]), "Best operating point within the Dice budget, as ratios to the baseline."),
-        ("paper_table", paper_table(table), "Model, Dice, compression rate and parameters (after Table 3 of Zhao et al. 2023)."),
+        ("comparison", printed(table, COMPARISON),
+         "Every method and operating point: mean ± 95 % interval half-width (Dice: over seeds and test images; "
+         "the rest: over seeds); Δ Dice: paired difference from the row's equal-budget control."),
+        ("answers", printed(answers(table, report_cfg["dice_budget"]), ANSWERS),
+         "Per method, the smallest file not measurably worse than its control, with a loss within the Dice budget; "
+         "ratios to the baseline."),
+        ("paper_table", printed(paper_table(table), PAPER),
+         "Model, Dice, compression rate and parameters (after Table 3 of Zhao et al. 2023)."),
     ):
         atomic_write_text(outdir / f"{stem}.csv", df.to_csv(index=False))
         atomic_write_text(outdir / f"{stem}.tex", write_latex(df, caption))

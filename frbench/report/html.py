@@ -11,6 +11,7 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
+from .significance import TEST_NAME
 from .tables import answers, comparison, fmt_num, is_missing
 
 
@@ -31,7 +32,8 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("frbench.report", "templates"),
                              autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
                              undefined=jinja2.StrictUndefined)
-    env.filters.update(num=fmt_num, bytes=fmt_bytes)
+    env.filters.update(num=fmt_num, bytes=fmt_bytes, signed=lambda x: f"{x:+.3f}".replace("-", "−"),
+                       fixed=lambda x, digits: "–" if is_missing(x) else f"{x:.{digits}f}")
     return env
 
 
@@ -39,17 +41,35 @@ def _records(df: pd.DataFrame) -> list[dict]:
     return df.astype(object).where(df.notna(), None).to_dict("records")
 
 
-def render_report(summary: pd.DataFrame, figures: dict[str, Path], provenance: dict, rerun: str,
-                  dice_budget: float, fidelity_tolerance: float) -> str:
-    table = comparison(summary, fidelity_tolerance)
+def convergence(summary: pd.DataFrame, baseline: str = "baseline") -> dict | None:
+    """How settled the baseline's training was: its mean best epoch, the mean and largest gain of
+    its best validation Dice over the last quarter of the epochs (`last_quarter_gain`; under 0.005
+    the curve is flat), and the number of seeds. None where no baseline trained."""
+    base = summary[summary["method"].eq(baseline)].drop_duplicates("seed")
+    if "last_quarter_gain" not in base or base["last_quarter_gain"].dropna().empty:
+        return None
+    gains = base["last_quarter_gain"].dropna()
+    return {"seeds": len(gains), "mean_gain": float(gains.mean()), "max_gain": float(gains.max()),
+            "best_epoch": float(base["best_epoch"].mean()), "epochs": float(base["epochs"].mean()),
+            "flat": bool(gains.max() < FLAT_GAIN)}
+
+
+FLAT_GAIN = 0.005  # config/README.md: a baseline whose last quarter of epochs gains less has converged
+
+
+def render_report(summary: pd.DataFrame, comparisons: pd.DataFrame, figures: dict[str, Path], provenance: dict,
+                  rerun: str, dice_budget: float, fidelity_tolerance: float) -> str:
+    table = comparison(summary, comparisons, fidelity_tolerance)
     devices = (summary.dropna(subset=["device_name"]).groupby("device")["device_name"].first().to_dict()
                if "device_name" in summary else {})
     failed = summary[summary["error"].notna()]
     unstable = summary[summary["warnings"].fillna("") != ""]
+    ok = summary[summary["error"].isna()]
+    threads = sorted({int(t) for t in ok["threads"].dropna()}) if "threads" in ok else []
     return _environment().get_template("report.html.j2").render(
         answers=_records(answers(table, dice_budget)), table=_records(table), rows=_records(summary),
-        failed=_records(failed), unstable=_records(unstable),
-        figures={name: _data_uri(path) for name, path in figures.items()},
-        provenance=provenance, devices=devices, rerun=rerun, dice_budget=dice_budget,
-        fidelity_tolerance=fidelity_tolerance,
+        failed=_records(failed), unstable=_records(unstable), convergence=convergence(summary),
+        figures={name: _data_uri(path) for name, path in figures.items()}, threads=threads,
+        provenance=provenance, devices=devices, rerun=rerun, dice_budget=dice_budget, flat_gain=FLAT_GAIN,
+        fidelity_tolerance=fidelity_tolerance, test_name=TEST_NAME,
         generated=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))

@@ -11,15 +11,20 @@ exported graph (operators and shapes) is another than the baseline's.
 samples: every raw latency sample (long format), for distributions.
 curves: every training epoch record (loss, val Dice, and what hooks add, such
 as FR's kept coefficients), for training curves.
+dice: every exported model's Dice on every test image (long format).
+comparisons: every row against its control (frbench.report.controls).
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from ..bench.result import with_stats
 from ..io import read_json
+from .controls import compare, per_image_dice
 
 KEY = ["method", "level", "seed", "fmt", "device"]
 
@@ -60,7 +65,18 @@ def _export_row(e: dict) -> dict:
 def _train_row(t: dict) -> dict:
     return {**t["key"], "train_error": t.get("error"), "train_seconds": t.get("wall_seconds"), "train_peak_rss_kb": t.get("peak_rss_kb"),
             "best_val_dice": t.get("best_val_dice"), "best_epoch": t.get("best_epoch"),
-            "epochs": len(t.get("epochs") or []), "budget": t.get("budget")}
+            "epochs": len(t.get("epochs") or []), "budget": t.get("budget"), "role": t.get("role"),
+            "control": t.get("control"), "last_quarter_gain": last_quarter_gain(t.get("epochs") or [])}
+
+
+def last_quarter_gain(epochs: list[dict]) -> float | None:
+    """How much the best validation Dice rose in the last quarter of the epochs: under 0.005, the
+    training had converged (config/README.md). None with fewer than 4 epochs."""
+    values = [e["val_dice"] for e in epochs]
+    if len(values) < 4:
+        return None
+    cut = len(values) - len(values) // 4
+    return max(values[cut:]) - max(values[:cut])
 
 
 def _samples(r: dict) -> list[dict]:
@@ -73,8 +89,16 @@ def _curve(t: dict) -> list[dict]:
             for e in t.get("epochs") or []]
 
 
-def gather(bench_files, export_files, train_files) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(summary, samples, curves) from the result files."""
+class Results(NamedTuple):
+    summary: pd.DataFrame
+    samples: pd.DataFrame
+    curves: pd.DataFrame
+    dice: pd.DataFrame
+    comparisons: pd.DataFrame
+
+
+def gather(bench_files, export_files, train_files) -> Results:
+    """Every table, from the result files."""
     bench_records = [read_json(f) for f in bench_files]
     train_records = [read_json(f) for f in train_files]
     bench = pd.DataFrame([_bench_row(r) for r in bench_records])
@@ -93,7 +117,8 @@ def gather(bench_files, export_files, train_files) -> tuple[pd.DataFrame, pd.Dat
             df["error"] = df[stage].where(df[stage].notna(), df["error"])
             df = df.drop(columns=stage)
     summary = add_baseline_ratios(add_graph_differs(df)).sort_values(KEY).reset_index(drop=True)
-    return summary, samples, curves
+    dice = per_image_dice(bench_records)
+    return Results(summary, samples, curves, dice, compare(summary, dice))
 
 
 def add_baseline_ratios(df: pd.DataFrame, baseline: str = "baseline") -> pd.DataFrame:
@@ -127,11 +152,13 @@ def add_baseline_ratios(df: pd.DataFrame, baseline: str = "baseline") -> pd.Data
         df.loc[rows, "speedup_p50"] = b["p50_ms"] / df.loc[rows, "p50_ms"]
         # 1 % tolerance on both: a file a few bytes smaller is no compression. The baseline's own
         # graph (graph_differs False) with other weight values cannot run faster: a faster p50 is noise.
-        no_faster = df.loc[rows, "speedup_p50"] < 1.01
+        no_faster = df["speedup_p50"] < 1.01
         if "graph_differs" in df:
-            no_faster |= df.loc[rows, "graph_differs"].eq(False)
-        df.loc[rows & (df["method"] != baseline), "only_on_paper"] = (
-            (df.loc[rows, "compression_by_bytes"] < 1.01) & no_faster)
+            no_faster |= df["graph_differs"].eq(False)
+        compressed = rows & (df["method"] != baseline)
+        if "role" in df:  # a control is a yardstick, not a compression: baseline_ft is the baseline's own file
+            compressed &= df["role"].ne("control")
+        df.loc[compressed, "only_on_paper"] = ((df["compression_by_bytes"] < 1.01) & no_faster)[compressed]
     own = ok & own_dense
     if own.any():
         df.loc[own, "compression_by_count"] = df.loc[own, "dense_params"] / df.loc[own, "stored_numbers"]

@@ -1,14 +1,17 @@
-"""The tables of the report and the paper, from summary.csv.
+"""The tables of the report and the paper, from summary.csv and comparisons.csv.
 
 - `comparison`: one row per method, level, format and device; mean and 95 %
-  t-interval half-width over seeds (DESIGN.md, "What the report says"), and the
+  t-interval half-width over seeds (DESIGN.md, "What the report says"), except
+  Dice, whose interval covers seeds and test images (frbench.report.significance),
+  beside the row's paired difference from its control and the verdict; and the
   flags: compression on paper only, export fidelity, failed seeds, ratios against
-  the model's own dense network, and `same_graph` (the exported graph has the
+  the model's own dense network, `same_graph` (the exported graph has the
   baseline's operators and shapes: only weight values changed, e.g. unstructured
-  pruning; from summary.csv's `graph_differs`, absent from older summaries).
-- `answers`: for each method, the best operating point within the Dice budget
-  (the smallest exported file whose mean Dice is at most `budget` below the
-  baseline's), with size, latency and memory as ratios to the baseline.
+  pruning; from summary.csv's `graph_differs`, absent from older summaries) and
+  `is_control`.
+- `answers`: for each method, the smallest exported file that is not measurably
+  worse than its control, with a mean loss within the Dice budget; size, latency
+  and memory as ratios to the baseline.
 - `paper_table`: the FR paper's Table 3 layout: model, Dice, compression rate,
   parameters.
 """
@@ -18,15 +21,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .significance import BETTER, NO_DIFFERENCE
 from .summary import against_own_dense, seed_table
 
 COMPARISON_COLUMNS = ["dice", "file_bytes", "gzip_bytes", "stored_numbers", "nonzero_numbers",
                       "compression_by_count", "compression_by_bytes", "load_ms", "p50_ms", "p90_ms", "peak_rss_kb",
                       "train_seconds", "train_peak_rss_kb", "fidelity_max_abs"]
 GROUP = ["method", "level", "fmt", "device"]
+VERDICT_COLUMNS = ["role", "control", "images", "delta", "delta_low", "delta_high", "p", "paired_seeds", "verdict",
+                   "note", "test"]
 
 
-def comparison(summary: pd.DataFrame, fidelity_tolerance: float, baseline: str = "baseline") -> pd.DataFrame:
+def comparison(summary: pd.DataFrame, comparisons: pd.DataFrame, fidelity_tolerance: float,
+               baseline: str = "baseline") -> pd.DataFrame:
     table = seed_table(summary, COMPARISON_COLUMNS)
     flags = summary.groupby(GROUP).agg(
         only_on_paper=("only_on_paper", lambda s: bool(s.astype(bool).any())),
@@ -40,6 +47,16 @@ def comparison(summary: pd.DataFrame, fidelity_tolerance: float, baseline: str =
     table["fidelity_flag"] = table["fidelity_max_abs"] > fidelity_tolerance
     table = table.merge(_same_graph(summary), on=GROUP, how="left")
     table["same_graph"] = table["same_graph"].fillna(False).astype(bool) & (table["method"] != baseline)
+    # Dice and its interval over seeds and images; the difference from the control and the verdict
+    verdicts = comparisons[[*GROUP, "dice", "dice_low", "dice_high", *VERDICT_COLUMNS]].rename(
+        columns={"dice": "dice_paired"})
+    numbers = ["dice_paired", "dice_low", "dice_high", "images", "delta", "delta_low", "delta_high", "p", "paired_seeds"]
+    verdicts = verdicts.astype({c: float for c in numbers})  # also when no row succeeded (an empty CSV)
+    table = table.merge(verdicts, on=GROUP, how="left")
+    paired = table.pop("dice_paired")
+    table["dice"] = paired.where(paired.notna(), table["dice"])
+    table["dice_ci95"] = ((table["dice_high"] - table["dice_low"]) / 2).where(paired.notna(), table["dice_ci95"])
+    table["is_control"] = table["role"].eq("control")
     return table.sort_values(GROUP).reset_index(drop=True)
 
 
@@ -69,41 +86,92 @@ def _same_graph(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def answers(table: pd.DataFrame, budget: float, baseline: str = "baseline") -> pd.DataFrame:
-    """Per (method, fmt, device): the smallest file within the Dice budget, against the baseline."""
+    """Per (method, fmt, device), for compression methods (not the baseline, its controls, or a model
+    compared with its own dense network): the smallest file that is not measurably worse than its
+    control (its paired interval reaches zero or above) and whose mean loss is within `budget`, so
+    that a row too noisy to call is not picked on a large loss either. A method with no such level
+    shows its best-Dice level, `within_budget` False. Ratios are against the baseline on the same
+    format and device."""
+    columns = ["method", "fmt", "device", "level", "within_budget", "dice", "dice_low", "dice_high", "control",
+               "delta", "delta_low", "delta_high", "verdict", "size_ratio", "gzip_ratio", "p50_ratio", "memory_ratio"]
     rows = []
-    ok = table[table["seeds"] > 0]
-    if "own_dense" in ok:  # another network on another test set (the FR paper's released model)
-        ok = ok[~ok["own_dense"].astype(bool)]
+    ok = table[(table["seeds"] > 0) & ~table["own_dense"].astype(bool)]
     for (fmt, device), group in ok.groupby(["fmt", "device"]):
         base = group[group["method"] == baseline]
         if base.empty:
             continue
         b = base.iloc[0]
-        for method, cands in group[group["method"] != baseline].groupby("method"):
-            within = cands[cands["dice"] >= b["dice"] - budget]
+        candidates = group[group["role"].eq("method")]
+        for method, cands in candidates.groupby("method"):
+            within = cands[cands["verdict"].isin([NO_DIFFERENCE, BETTER]) & (cands["delta"] >= -budget)]
             pick = within.nsmallest(1, "file_bytes") if not within.empty else cands.nlargest(1, "dice")
             r = pick.iloc[0]
-            rows.append({"method": method, "fmt": fmt, "device": device, "level": r["level"],
-                         "within_budget": not within.empty, "dice": r["dice"], "dice_delta": r["dice"] - b["dice"],
+            rows.append({**{c: r[c] for c in ("level", "dice", "dice_low", "dice_high", "control", "delta",
+                                               "delta_low", "delta_high", "verdict")},
+                         "method": method, "fmt": fmt, "device": device, "within_budget": not within.empty,
                          "size_ratio": r["file_bytes"] / b["file_bytes"], "gzip_ratio": r["gzip_bytes"] / b["gzip_bytes"],
                          "p50_ratio": r["p50_ms"] / b["p50_ms"], "memory_ratio": r["peak_rss_kb"] / b["peak_rss_kb"]})
-    return pd.DataFrame(rows, columns=["method", "fmt", "device", "level", "within_budget", "dice", "dice_delta",
-                                       "size_ratio", "gzip_ratio", "p50_ratio", "memory_ratio"])
+    return pd.DataFrame(rows, columns=columns)
 
 
 def paper_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Table 3 of the FR paper: one row per model on the first format and device measured."""
+    """Table 3 of the FR paper: one row per model on the first format and device measured (numbers,
+    which `printed(table, PAPER)` turns into text)."""
     ok = table[table["seeds"] > 0]
-    if ok.empty:
-        return pd.DataFrame(columns=["Model", "Dice (%)", "Compression rate", "Parameters"])
-    first = ok.sort_values(["fmt", "device"]).iloc[0]
-    ok = ok[(ok["fmt"] == first["fmt"]) & (ok["device"] == first["device"])]
-    return pd.DataFrame({
-        "Model": ok["method"] + " (" + ok["level"].astype(str) + ")",
-        "Dice (%)": (100 * ok["dice"]).round(2),
-        "Compression rate": ok["compression_by_count"].map(lambda x: fmt_ratio(x) + "x" if x == x else "-"),
-        "Parameters": ok["stored_numbers"].map(lambda x: f"{int(x):,}" if x == x else "-"),
-    })
+    if not ok.empty:
+        first = ok.sort_values(["fmt", "device"]).iloc[0]
+        ok = ok[(ok["fmt"] == first["fmt"]) & (ok["device"] == first["device"])]
+    return ok.assign(model=ok["method"] + " (" + ok["level"].astype(str) + ")")
+
+
+# ---- printed tables (CSV and LaTeX): one precision per column ------------------------------------
+
+# (header, column, decimals, scale, unit): the value is column * scale, printed with `decimals`, then
+# unit; "± half-width" follows where the table has column_ci95 (or column_low/_high: the half of
+# their distance). A verdict column prints the verdict where there is no measurable difference.
+COMPARISON = [("Method", "method"), ("Level", "level"), ("Format", "fmt"), ("Device", "device"),
+              ("Role", "role"), ("Seeds", "seeds", 0), ("Dice", "dice", 3), ("Δ Dice vs control", "delta", 3),
+              ("Control", "control"), ("File (kB)", "file_bytes", 1, 1e-3), ("× count", "compression_by_count", 2),
+              ("× bytes", "compression_by_bytes", 2), ("p50 (ms)", "p50_ms", 2), ("Peak (MB)", "peak_rss_kb", 1, 1 / 1024)]
+ANSWERS = [("Method", "method"), ("Format", "fmt"), ("Device", "device"), ("Level", "level"),
+           ("Within budget", "within_budget"), ("Dice", "dice", 3), ("Δ Dice vs control", "delta", 3),
+           ("Control", "control"), ("Size ×", "size_ratio", 3), ("gzip ×", "gzip_ratio", 3),
+           ("p50 ×", "p50_ratio", 3), ("Memory ×", "memory_ratio", 3)]
+PAPER = [("Model", "model"), ("Dice (%)", "dice", 1, 100), ("Compression rate", "compression_by_count", 1, 1, "x"),
+         ("Parameters", "stored_numbers", 0)]
+
+
+def _half_width(row, column: str):
+    if f"{column}_ci95" in row:
+        return row[f"{column}_ci95"]
+    if f"{column}_low" in row and f"{column}_high" in row:
+        return (row[f"{column}_high"] - row[f"{column}_low"]) / 2
+    return None
+
+
+def _cell(row, column: str, decimals: int | None, scale: float, unit: str) -> str:
+    value = row.get(column)
+    if decimals is None:  # text
+        return "–" if is_missing(value) else ("yes" if value is True else "no" if value is False else str(value))
+    if column == "delta" and row.get("verdict") not in (None, "worse", "better") and not is_missing(row.get("verdict")):
+        return str(row["verdict"])  # never a signed number that looks like a gain or a loss
+    if is_missing(value) or not np.isfinite(value):
+        return "–"
+    sign = "+" if column == "delta" else ""  # a difference always shows its sign
+    text = f"{value * scale:{sign},.{decimals}f}{unit}"
+    half = _half_width(row, column)
+    if half is not None and not is_missing(half) and np.isfinite(half):
+        text += f" ± {half * scale:,.{decimals}f}"
+    return text
+
+
+def printed(table: pd.DataFrame, spec: list[tuple]) -> pd.DataFrame:
+    """The table as text, one precision per column: `spec` lists (header, column[, decimals[, scale[, unit]]])."""
+    out = {}
+    for header, column, *rest in spec:
+        decimals, scale, unit = (list(rest) + [None, 1, ""][len(rest):])[:3]
+        out[header] = [_cell(row, column, decimals, scale, unit) for row in table.to_dict("records")]
+    return pd.DataFrame(out, columns=[s[0] for s in spec])
 
 
 def is_missing(x) -> bool:
@@ -118,14 +186,11 @@ def fmt_num(x, digits: int = 4) -> str:
     short = f"{x:.{digits}g}"
     if isinstance(x, int) or abs(x) >= 1000 or "e+" in short:
         return f"{x:,.0f}"  # never exponent notation for large values: 40892.9 -> 40,893; 170.4 to 2 digits -> 170
+    if "e-" in short:
+        return f"{x:.{digits}f}"  # nor for tiny ones: a collapsed model's Dice of 7.9e-09 -> 0.0000
     return short
 
 
-def fmt_ratio(x: float) -> str:
-    """`fmt_num` for the CSV and LaTeX tables ("-" where there is no finite value)."""
-    return fmt_num(x) if np.isfinite(x) else "-"
-
-
 def write_latex(df: pd.DataFrame, caption: str) -> str:
-    return df.to_latex(index=False, escape=True, caption=caption, label="tab:frbench", na_rep="-",
-                       float_format=fmt_ratio)
+    """A printed table (text cells) as a LaTeX table."""
+    return df.to_latex(index=False, escape=True, caption=caption, label="tab:frbench", na_rep="-")

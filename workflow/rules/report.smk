@@ -7,6 +7,8 @@ rule summarize:
         summary=report("results/summary.csv", caption="../report/summary.rst", category="Tables"),
         samples="results/samples.csv",
         curves="results/curves.csv",
+        dice="results/dice.csv",
+        comparisons=report("results/comparisons.csv", caption="../report/comparisons.rst", category="Tables"),
     log:
         "results/logs/summarize.log",
     benchmark:
@@ -15,7 +17,7 @@ rule summarize:
     shell:
         "python -m frbench summarize --bench {input.bench} --exports {input.exports}"
         " --trains {input.trains} --out {output.summary} --samples {output.samples}"
-        " --curves {output.curves} > {log} 2>&1"
+        " --curves {output.curves} --dice {output.dice} --comparisons {output.comparisons} > {log} 2>&1"
 
 
 # Figures and tables come from the three tables alone: `snakemake figures` on
@@ -25,6 +27,7 @@ rule figures:
         summary=rules.summarize.output.summary,
         samples=rules.summarize.output.samples,
         curves=rules.summarize.output.curves,
+        comparisons=rules.summarize.output.comparisons,
     output:
         figures=report(
             expand("results/figures/{name}.{ext}", name=FIGURE_NAMES, ext=["png", "pdf"]),
@@ -42,13 +45,15 @@ rule figures:
     localrule: True
     shell:
         "python -m frbench figures --summary {input.summary} --samples {input.samples}"
-        " --curves {input.curves} --names {params.names} --config-json {params.config:q}"
+        " --curves {input.curves} --comparisons {input.comparisons} --names {params.names}"
+        " --config-json {params.config:q}"
         " --outdir results/figures > {log} 2>&1"
 
 
 rule report:
     input:
         summary=rules.summarize.output.summary,
+        comparisons=rules.summarize.output.comparisons,
         figures=expand("results/figures/{name}.png", name=FIGURE_NAMES),
     output:
         html=report("results/report.html", caption="../report/report.rst", category="Report"),
@@ -62,6 +67,7 @@ rule report:
         "results/benchmarks/report.tsv"
     localrule: True
     shell:
-        "python -m frbench report --summary {input.summary} --figures {input.figures}"
+        "python -m frbench report --summary {input.summary} --comparisons {input.comparisons}"
+        " --figures {input.figures}"
         " --config-json {params.config:q} --configfile {params.configfile:q}"
         " --provenance {output.provenance} --out {output.html} > {log} 2>&1"

@@ -1,0 +1,68 @@
+"""Every row against its control: `comparisons.csv`.
+
+A row is one model (method, level) on one format and device, over its seeds. Its control is
+the model with the same training budget and no compression (`Method.control`, recorded in
+train.json): `baseline_ft` for a post-training method, `small_dense` of the same stored-number
+count for an FR level, the baseline for the controls themselves. Per row: the mean test Dice
+of the exported model with its 95 % interval over seeds and test images, the paired difference
+from the control (same seed, same image) with its interval and p-value, and the verdict:
+"worse", "better" or "no measurable difference" (frbench.report.significance). A row whose
+control is missing or failed reads "unknown"; the reason is in `note`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from .significance import TEST_NAME, UNKNOWN, crossed_mean, dice_table, paired, verdict
+
+GROUP = ["method", "level", "fmt", "device"]
+COLUMNS = [*GROUP, "role", "control", "seeds", "images", "dice", "dice_low", "dice_high", "delta", "delta_low",
+           "delta_high", "p", "df", "paired_seeds", "verdict", "note", "test"]
+
+
+def per_image_dice(bench_records: list[dict]) -> pd.DataFrame:
+    """Long table of every exported model's per-image test Dice: method, level, seed, fmt, device, image, dice."""
+    rows = [{**r["key"], "image": i, "dice": d}
+            for r in bench_records if not r.get("error")
+            for i, d in enumerate((r.get("accuracy") or {}).get("dice_per_image") or [])]
+    return pd.DataFrame(rows, columns=["method", "level", "seed", "fmt", "device", "image", "dice"])
+
+
+def _first(values: pd.Series):
+    values = values.dropna()
+    return values.iloc[0] if len(values) else None
+
+
+def compare(summary: pd.DataFrame, dice: pd.DataFrame) -> pd.DataFrame:
+    """One row per (method, level, fmt, device) with a successful seed: see the module docstring."""
+    ok = summary[summary["error"].isna()]
+    by_model = {key: group for key, group in dice.groupby(GROUP)}
+    rows = []
+    for key, group in ok.groupby(GROUP, sort=True):
+        method, level, fmt, device = key
+        role = _first(group["role"]) if "role" in group else None
+        control = _first(group["control"]) if "control" in group else None
+        row = dict(zip(GROUP, key), role=role, control=control, test=TEST_NAME)
+        mine = by_model.get(key)
+        if mine is None or mine.empty:
+            rows.append({**row, "verdict": UNKNOWN if control else None,
+                         "note": "no per-image Dice in the benchmark results"})
+            continue
+        own = crossed_mean(dice_table(mine).dropna(axis=1).to_numpy())
+        row.update(seeds=own.seeds, images=own.images, dice=own.mean, dice_low=own.low, dice_high=own.high,
+                   note="one seed: the intervals cover test images, not training seeds" if own.seeds == 1 else None)
+        if not control:
+            rows.append({**row, "verdict": None})  # the baseline, and models compared with their own dense network
+            continue
+        theirs = by_model.get((*control.split("/", 1), fmt, device))
+        if theirs is None or theirs.empty:
+            rows.append({**row, "verdict": UNKNOWN, "note": f"its control {control} has no successful run on {fmt}/{device}"})
+            continue
+        diff = paired(mine, theirs)
+        rows.append({**row, "delta": diff.mean, "delta_low": diff.low, "delta_high": diff.high, "p": diff.p,
+                     "df": diff.df, "paired_seeds": diff.seeds, "verdict": verdict(diff),
+                     "note": row["note"] if math.isfinite(diff.low) else "one seed and one image: no interval"})
+    return pd.DataFrame(rows, columns=COLUMNS)
