@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 # Extra pip arguments for torch only, e.g. a CPU wheel index on a machine that would
 # otherwise fetch a CUDA build: make setup TORCH_PIP_ARGS="--index-url <cpu index>"
 TORCH_PIP_ARGS ?=
-CORES ?= 8
+# snakemake --cores: this machine's cores unless given (CORES=8 make study)
+CORES ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: setup study figures test venv-deps java-test-deps clean
 

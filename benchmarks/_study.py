@@ -41,9 +41,10 @@ def run_study(workdir: Path, configfile: Path, cores: str) -> tuple[subprocess.C
     return proc, time.monotonic() - t0
 
 
-def summary_rows(workdir: Path) -> list[dict]:
-    """The rows of the study's results/summary.csv, as strings (empty: missing)."""
-    with (workdir / "results" / "summary.csv").open() as f:
+def result_rows(workdir: Path, table: str = "summary.csv") -> list[dict]:
+    """The rows of one of the study's tables (results/summary.csv, results/comparisons.csv), as
+    strings (empty: missing)."""
+    with (workdir / "results" / table).open() as f:
         return list(csv.DictReader(f))
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import yaml
 
-from _study import ROOT, add_study_arguments, number, run_study, summary_rows
+from _study import ROOT, add_study_arguments, number, result_rows, run_study
 
 FORMATS = ["ptl", "pte"]
 _DTYPES = {"float32": "fp32", "float16": "fp16", "bfloat16": "bf16", "qint8": "int8", "int8": "int8",
@@ -65,7 +65,7 @@ def table(workdir: Path) -> tuple[dict, list[str]]:
     """{device: {(method, level): {fmt: means}}} over seeds, and the error lines."""
     cells: dict = defaultdict(lambda: defaultdict(lambda: defaultdict(lambda: defaultdict(list))))
     errors, order = [], []
-    for row in summary_rows(workdir):
+    for row in result_rows(workdir):
         if row["fmt"] not in FORMATS:
             continue
         key = (row["method"], row["level"])

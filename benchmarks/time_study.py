@@ -19,7 +19,7 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-from _study import ROOT, add_study_arguments, number, run_study, summary_rows
+from _study import ROOT, add_study_arguments, number, result_rows, run_study
 
 
 def rule_of(tsv: Path, bench_root: Path) -> str:
@@ -63,7 +63,7 @@ def main() -> int:
         print(f"{rule:<14}{r['jobs']:>6}{r['seconds']:>10.1f}{r['max_seconds']:>9.1f}{r['max_rss_mb']:>12.0f}")
     print(f"{'sum of jobs':<14}{sum(r['jobs'] for r in rows.values()):>6}{sum(r['seconds'] for r in rows.values()):>10.1f}")
     print(f"\nend to end: {wall:.1f} s wall with --cores {args.cores} ({args.config})")
-    for row in summary_rows(workdir):
+    for row in result_rows(workdir):
         print(f"  {row['method']}/{row['level']}/seed{row['seed']}/{row['fmt']}/{row['device']}: "
               f"test Dice {number(row['dice']):.3f}, p50 {number(row['p50_ms']):.2f} ms, "
               f"{row['file_bytes']} bytes{'  ERROR: ' + row['error'] if row['error'] else ''}")
