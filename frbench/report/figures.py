@@ -70,6 +70,12 @@ def _per_model(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     return df.groupby(GROUP, as_index=False)[cols].mean()
 
 
+def _dice_bounds(p) -> tuple[float, float]:
+    """A Dice interval as drawn: within [0, 1], where Dice lives (a t-interval over three seeds of which
+    one collapsed reaches past both ends; the tables print it whole)."""
+    return np.clip(p["dice_low"], 0, None), np.clip(p["dice_high"], None, 1)
+
+
 def _with_intervals(t: Tables, pts: pd.DataFrame, x: str) -> pd.DataFrame:
     """`pts` (per model) with the 95 % intervals the figures draw: Dice over seeds and test images
     (comparisons.csv: dice_low, dice_high) and `x` over seeds (x_low, x_high: a t-interval), and
@@ -106,7 +112,8 @@ def _trade_off(t: Tables, x: str, xlabel: str, title: str, bytes_axis: bool = Fa
     if not pts.empty:
         # 95 % intervals first, under the markers: Dice over seeds and test images, x over seeds
         for _, p in pts.iterrows():
-            yerr = [[p["dice"] - p["dice_low"]], [p["dice_high"] - p["dice"]]] if p["dice_low"] == p["dice_low"] else None
+            low, high = _dice_bounds(p)
+            yerr = [[p["dice"] - low], [high - p["dice"]]] if low == low else None
             ax.errorbar(p[x], p["dice"], yerr=yerr, xerr=[[p[x] - p["x_low"]], [p["x_high"] - p[x]]],
                         fmt="none", ecolor=t.palette().get(p["method"], "0.5"), elinewidth=0.7, capsize=1.5, zorder=1)
         methods, controls = pts[~pts["is_control"]], pts[pts["is_control"]]
@@ -125,17 +132,24 @@ def _trade_off(t: Tables, x: str, xlabel: str, title: str, bytes_axis: bool = Fa
         on = f"its own {int(images.iloc[0])} test images" if len(images) else "its own test images"
         ax.scatter(group[x], group["dice"], marker="*", s=90, color=t.palette().get(method, "0.2"),
                    edgecolor="black", linewidth=0.5, zorder=3, label=f"{method}\n(Dice on {on})")
-    values = pd.concat([pts[x], ref[x]])
-    if values.min() > 0 and values.max() / values.min() > 10:
-        ax.set_xscale("log")
-        xlabel = xlabel[:-1] + ", log scale)"
-        ax.xaxis.set_minor_formatter(mticker.NullFormatter())  # minor labels overlap on a short log axis
-        ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.set(xlabel=xlabel, ylabel="test Dice (exported model)", title=title)
+    _log_x_if_wide(ax, pd.concat([pts[x], ref[x]]))
     if bytes_axis:
         ax.xaxis.set_major_formatter(mticker.EngFormatter(unit="B", sep=" "))
-    ax.set(xlabel=xlabel, ylabel="test Dice (exported model)", title=title)
     ax.legend(fontsize=6, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))  # beside, not over, the points
     return fig
+
+
+def _log_x_if_wide(ax, values: pd.Series) -> None:
+    """A logarithmic x axis where the values span more than a factor of 10 (a wide range of sizes, or
+    one slow model among fast ones), said in the axis label."""
+    if values.min() > 0 and values.max() / values.min() > 10:
+        ax.set_xscale("log")
+        ax.set_xlabel(ax.get_xlabel().removesuffix(")") + (", log scale)" if ax.get_xlabel().endswith(")")
+                                                           else " (log scale)"))
+        ax.xaxis.set_major_locator(mticker.LogLocator(subs=(1.0, 2.0, 5.0)))  # 1-2-5 ticks: a decade has labels
+        ax.xaxis.set_minor_formatter(mticker.NullFormatter())  # minor labels overlap on a short log axis
+        ax.xaxis.set_major_formatter(mticker.FuncFormatter(lambda v, _: f"{v:g}"))
 
 
 @FIGURES.register("dice_vs_size")
@@ -208,17 +222,18 @@ def fr_kept_vs_dice(t: Tables):
     for method, group in pts.groupby("method"):
         colour = t.palette().get(method, "0.3")
         control = method != "fr"
-        ax.errorbar(group["stored_numbers"], group["dice"], yerr=[group["dice"] - group["dice_low"],
-                    group["dice_high"] - group["dice"]], fmt="o", ms=4, color=colour, mfc="white" if control else colour,
-                    elinewidth=0.7, capsize=1.5, label=f"{method} (control)" if control else method)
+        low, high = _dice_bounds(group)
+        ax.errorbar(group["stored_numbers"], group["dice"], yerr=[group["dice"] - low, high - group["dice"]], fmt="o",
+                    ms=4, color=colour, mfc="white" if control else colour, elinewidth=0.7, capsize=1.5,
+                    label=f"{method} (control)" if control else method)
     for _, r in pts[pts["method"] == "fr"].iterrows():
         ax.annotate(str(r["level"]), (r["stored_numbers"], r["dice"]), fontsize=6, xytext=(3, 2),
                     textcoords="offset points")
     base = t.ok[t.ok["method"] == "baseline"]["dice"].mean()
     if base == base:
         ax.axhline(base, ls=":", color=t.palette().get("baseline", "0.3"), lw=0.8, label="baseline")
-    ax.set(xscale="log", xlabel="numbers stored in the file (log scale)", ylabel="test Dice",
-           title="FR against dense UNets of the same size")
+    ax.set(xlabel="numbers stored in the file", ylabel="test Dice", title="FR against dense UNets of the same size")
+    _log_x_if_wide(ax, pts["stored_numbers"])
     ax.legend(fontsize=6, frameon=False)
     return fig
 
