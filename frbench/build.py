@@ -27,6 +27,7 @@ from . import __version__
 from .checkpoint import load_model, save_checkpoint
 from .data import DataError, load_split, to_float
 from .errors import CheckpointError
+from .hostinfo import capped_threads
 from .io import atomic_write_bytes, atomic_write_json, read_json
 from .methods import MethodContext, control_of, get_method
 from .provenance import stamp
@@ -69,7 +70,7 @@ def build_model(*, method: str, level: str, seed: int, data: str, config: dict, 
     """Build, train and save one model. `config` holds the blocks this job depends on:
     `unet`, `train` or `finetune`, and `params` (the method's own block)."""
     if threads:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(capped_threads(threads))
     m = get_method(method)
     budget = "finetune" if m.from_baseline else "train"
     train_cfg = TrainConfig.from_dict(config[budget], where=budget)

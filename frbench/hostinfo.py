@@ -37,6 +37,21 @@ def peak_rss_kb() -> int:
     return maxrss // 1024 if platform.system() == "Darwin" else maxrss
 
 
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity (a container's or `taskset`'s share), which
+    can be fewer than the machine has."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity on this system (macOS)
+        return os.cpu_count() or 1
+
+
+def capped_threads(requested: int) -> int:
+    """Threads for a job asked to use `requested` (snakemake's `{threads}`): never more than the cores it
+    may run on, where more threads would only wait for each other."""
+    return max(1, min(requested, usable_cores()))
+
+
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

@@ -26,6 +26,7 @@ import torch
 
 from ..checkpoint import load_model
 from ..data import load_split, to_float
+from ..hostinfo import capped_threads
 from ..io import atomic_path, atomic_write_json
 from ..metrics import dice_per_image, predict_mask
 from ..provenance import stamp
@@ -89,7 +90,7 @@ class TrainingImages:
 def export_model(*, key: dict, checkpoint: str, data: str, out: str, record_out: str, threads: int | None = None) -> dict:
     """Export one model. `key` names it in every later table: method, level, seed, fmt."""
     if threads:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(capped_threads(threads))
     fmt = key["fmt"]
     record = {"format": FORMAT, "key": key, "checkpoint": str(checkpoint), "file": str(out), "error": None}
     try:

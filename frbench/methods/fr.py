@@ -261,11 +261,12 @@ def import_reference(*, folder: str, size: tuple[int, int], out_checkpoint: str,
 
     from ..checkpoint import save_checkpoint
     from ..data import content_sha256, load_folder_pair, to_float, write_arrays
+    from ..hostinfo import capped_threads
     from ..fr.reference import EXPECTED_MEAN_DICE, REFERENCE_UNET, load_reference_fr, reference_pairs, score_reference
     from ..io import atomic_write_json
 
     if threads:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(capped_threads(threads))
     root = Path(folder)
     t0 = time.monotonic()
     imported, info = load_reference_fr(root / "unet_fr.tar.xz", dtype=torch.float16)

@@ -15,7 +15,7 @@ rule bench:
         "results/logs/bench/{device}/{method}/{level}/seed{seed}/{fmt}.log",
     benchmark:
         "results/benchmarks/bench/{device}/{method}/{level}/seed{seed}/{fmt}.tsv"
-    threads: workflow.cores
+    threads: every_core
     resources:
         android_device=lambda wildcards: 0 if wildcards.device == "host" else 1,
     localrule: True

@@ -14,6 +14,7 @@ from snakemake.utils import validate
 
 from frbench.bench.devices import resolve_devices
 from frbench.config import check_study
+from frbench.hostinfo import usable_cores
 from frbench.methods import get_method, with_controls
 from frbench.report.figure_names import figure_names
 
@@ -30,6 +31,14 @@ os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.envir
 # (--lint reports PATH and PYTHONHASHSEED as environment variables "used but not asserted
 # with envvars": both are written here, not read as inputs, so there is nothing to assert.)
 os.environ["PYTHONHASHSEED"] = "0"
+# A machine runs at most as many threads at once as it has cores. `snakemake --cores 8 all` on a
+# 2-core laptop would start four jobs per core, each slowed by the others (and OpenMP threads that
+# spin while they wait slow them far more): run locally, the study is scheduled on the cores there are.
+CPUS = usable_cores()
+if workflow.local_exec and (workflow.resource_settings.cores or 0) > CPUS:
+    logger.warning(f"--cores {workflow.resource_settings.cores} is more than the {CPUS} cores this machine "
+                   f"lets snakemake use: jobs are scheduled on {CPUS}, as more would only slow each other down")
+    workflow.register_resource("_cores", CPUS)
 METHODS = config["methods"]
 # Every model to train: the configured methods' levels, and the equal-budget controls their rows
 # are compared with (baseline_ft for post-training methods, small_dense for FR levels; Method.control).
@@ -140,6 +149,14 @@ def _reference():
         raise ValueError("the FR reference is not configured: add `reference: {dir: ../shared/fr_reference}` "
                          "to the config (config/README.md, `reference`)")
     return REFERENCE
+
+
+def every_core(wildcards):
+    """A benchmark job's claim: every core this run of snakemake schedules on, so that no training or
+    export shares the CPU with a timing. Asked per job, so that commands that run none (`--report`,
+    a dry run) need no `--cores`; on a cluster, where the benchmark is a local job, the local cores."""
+    settings = workflow.resource_settings
+    return settings.cores or settings.local_cores or os.cpu_count()
 
 
 def baseline_checkpoint(wildcards):
