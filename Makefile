@@ -9,7 +9,7 @@ TORCH_PIP_ARGS ?=
 # snakemake --cores: this machine's cores unless given (CORES=8 make study)
 CORES ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: setup study figures test venv-deps java-test-deps clean
+.PHONY: setup study figures test lint venv-deps java-test-deps browser-test-deps clean
 
 setup: $(VENV)/.installed
 
@@ -40,7 +40,18 @@ java-test-deps:
 		&& command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 		apt-get update -qq && apt-get install -y -qq openjdk-17-jdk-headless junit4 >/dev/null; fi
 
-test: setup java-test-deps
+# Debian's chromium runs the report's browser tests (tests/test_report.py: the tables' width at 1366
+# and 1280 px, the figures and sorting with no network); installed here when missing and apt is usable.
+browser-test-deps:
+	@if ! command -v chromium >/dev/null && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && apt-get install -y -qq chromium >/dev/null; fi
+
+# ruff (pycodestyle, pyflakes, blind excepts, import order) and snakefmt, configured in pyproject.toml
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/snakefmt --check workflow
+
+test: setup java-test-deps browser-test-deps lint
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest
 
 clean:

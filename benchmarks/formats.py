@@ -107,7 +107,8 @@ def _ratio(a: float, b: float) -> str:
 def print_table(means: dict, errors: list[str]) -> None:
     head = (f"{'method/level':<26}{'weights':>11}{'p50 ms':>16}{'pte/ptl':>9}{'peak RSS MB':>18}{'pte/ptl':>9}"
             f"{'test Dice':>16}{'file KB':>18}")
-    sub = f"{'':<26}{'ptl / pte':>11}{'ptl     pte':>16}{'':>9}{'ptl     pte':>18}{'':>9}{'ptl    pte':>16}{'ptl      pte':>18}"
+    sub = (f"{'':<26}{'ptl / pte':>11}{'ptl     pte':>16}{'':>9}{'ptl     pte':>18}{'':>9}{'ptl    pte':>16}"
+           f"{'ptl      pte':>18}")
     for device, rows in means.items():
         print(f"\ndevice: {device}")
         print(head)

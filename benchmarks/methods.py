@@ -24,7 +24,6 @@ import math
 import shutil
 import sys
 from collections import defaultdict
-from pathlib import Path
 
 from _study import ROOT, add_study_arguments, number, result_rows, run_study
 

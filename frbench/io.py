@@ -15,7 +15,6 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 

@@ -7,8 +7,8 @@ that `./gradlew testPtlDebugUnitTest` runs. The Android glue and the two runtime
 compiled against the compile-only stubs in `android_bench/compile-stubs/`.
 
 Needs a JDK (`javac`, `java`) and JUnit 4 with Hamcrest (Debian: `apt-get install -y
-openjdk-17-jdk-headless junit4`; junit4 pulls in libhamcrest-java; jars in /usr/share/java). Without them these tests skip, except
-when the environment variable CI is set: then they fail, since CI installs them.
+openjdk-17-jdk-headless junit4`; junit4 pulls in libhamcrest-java; jars in /usr/share/java). Without them these tests
+skip, except when the environment variable CI is set: then they fail, since CI installs them.
 """
 
 from __future__ import annotations

@@ -24,7 +24,6 @@ import numpy as np
 import pytest
 from adbutils.errors import AdbError, AdbTimeout
 
-from conftest import ROOT
 from frbench.bench import Plan, runner_for
 from frbench.bench import android as android_mod
 from frbench.bench.android import (
@@ -39,6 +38,8 @@ from frbench.bench.job import bench_model
 from frbench.bench.result import check_result, with_stats
 from frbench.data import load_split
 from frbench.errors import BenchError, ConfigError
+
+from conftest import ROOT
 
 SERIAL = "emulator-5554"
 PLAN = Plan(warmup=2, iters=3, threads=2, timeout_s=30)
@@ -103,7 +104,7 @@ android.util.AndroidException: INSTRUMENTATION_FAILED: org.frbench.bench.ptl/org
 \tat com.android.commands.am.Am.onRun(Am.java:80)
 \tat com.android.internal.os.BaseCommand.run(BaseCommand.java:60)
 \tat com.android.commands.am.Am.main(Am.java:50)
-"""
+"""  # noqa: E501 (a transcript replayed as the device printed it)
 
 
 # --- the fake device -------------------------------------------------------------------------
@@ -229,7 +230,8 @@ def test_success_pushes_quoted_inputs_and_returns_the_apps_result(apk_dir, model
     # the hostile name arrives intact, as one argument, at the path the model was pushed to
     assert extras["model"].endswith("/" + HOSTILE) and extras["model"].startswith(REMOTE_DIR + "/runs/")
     assert dev.files[extras["model"]] == b"fake model bytes"
-    assert dev.instrument_argv()[-1] == component_for("ptl") == "org.frbench.bench.ptl/org.frbench.bench.BenchInstrumentation"
+    component = "org.frbench.bench.ptl/org.frbench.bench.BenchInstrumentation"
+    assert dev.instrument_argv()[-1] == component_for("ptl") == component
     assert dev.instrument_argv()[:4] == ["am", "instrument", "-w", "-r"]
     assert extras["threads"] == "2" and extras["warmup"] == "2" and extras["iters"] == "3"
     assert extras["images"] == f"{REMOTE_DIR}/test_images.bin" and extras["masks"] == f"{REMOTE_DIR}/test_masks.bin"

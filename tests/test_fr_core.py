@@ -36,6 +36,7 @@ from frbench.fr import (
 )
 from frbench.models import UNet, UNetConfig
 
+
 @pytest.fixture(autouse=True, scope="module")
 def one_thread():
     """Tiny tensors: one intra-op thread. Two OpenMP threads on a busy 2-core machine

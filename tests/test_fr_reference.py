@@ -71,7 +71,8 @@ def test_missing_extra_and_misshapen_keys_are_named(tmp_path):
     with pytest.raises(KeyError, match="up2.up.weight"):
         load_reference_coefficients(_write_archive(tmp_path / "missing.tar.xz", missing))
     with pytest.raises(KeyError, match="up2.up.bias"):
-        load_reference_coefficients(_write_archive(tmp_path / "extra.tar.xz", stored | {"up2.up.bias": stored["outc.conv.weight"]}))
+        extra = stored | {"up2.up.bias": stored["outc.conv.weight"]}
+        load_reference_coefficients(_write_archive(tmp_path / "extra.tar.xz", extra))
     misshapen = stored | {"outc.conv.weight": stored["inc.double_conv.0.weight"]}
     with pytest.raises(ValueError, match="outc.conv.weight: shape"):
         load_reference_coefficients(_write_archive(tmp_path / "misshapen.tar.xz", misshapen))

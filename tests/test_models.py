@@ -28,7 +28,8 @@ def test_milesial_configuration_has_31_037_698_parameters():
 def test_milesial_state_dict_names():
     keys = set(UNet(UNetConfig()).state_dict())
     for key in ["inc.double_conv.0.weight", "down1.maxpool_conv.1.double_conv.3.weight", "up1.up.weight",
-                "up1.conv.double_conv.0.weight", "up4.conv.double_conv.4.running_mean", "outc.conv.weight", "outc.conv.bias"]:
+                "up1.conv.double_conv.0.weight", "up4.conv.double_conv.4.running_mean", "outc.conv.weight",
+                "outc.conv.bias"]:
         assert key in keys
     convs = [k for k, v in UNet(UNetConfig()).state_dict().items() if k.endswith("weight") and v.dim() == 4]
     assert len(convs) == 23  # the 23 tensors of the FR paper's released model
@@ -50,7 +51,8 @@ def test_options_change_the_network():
     base = UNet(UNetConfig(width=4, depth=2)).num_params()
     assert UNet(UNetConfig(width=4, depth=2, bias=True)).num_params() > base
     assert UNet(UNetConfig(width=4, depth=2, norm="none")).num_params() < base
-    assert not any(k.endswith("running_mean") for k in UNet(UNetConfig(width=4, depth=2, norm_running_stats=False)).state_dict())
+    no_stats = UNet(UNetConfig(width=4, depth=2, norm_running_stats=False))
+    assert not any(k.endswith("running_mean") for k in no_stats.state_dict())
 
 
 def test_config_round_trip_and_unknown_key():

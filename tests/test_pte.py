@@ -139,7 +139,8 @@ def test_int8_through_the_xnnpack_quantizer(tiny_dataset, tmp_path):
     by_dtype = {}
     for t in stored.values():
         by_dtype[t.dtype] = by_dtype.get(t.dtype, 0) + t.numel()
-    conv_weights = sum(m.weight.numel() for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)))
+    convs = (torch.nn.Conv2d, torch.nn.ConvTranspose2d)
+    conv_weights = sum(m.weight.numel() for m in model.modules() if isinstance(m, convs))
     assert by_dtype[torch.int8] == conv_weights  # int8 weights, read from the file
     rt = RUNTIMES.get("pte")
     out = rt.run(rt.load(tmp_path / "q.pte"), images[:1])

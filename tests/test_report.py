@@ -226,8 +226,8 @@ def test_figure_names_follow_the_config():
 def test_write_figures_writes_every_declared_file(summary, comparisons, tmp_path):
     samples = pd.DataFrame([{"method": m, "level": lv, "seed": s, "fmt": "ptl", "device": "host", "i": i, "ms": 1.0 + i}
                             for m, lv, s in summary[["method", "level", "seed"]].itertuples(index=False) for i in range(3)])
-    curves = pd.DataFrame([{"method": "baseline", "level": "dense", "seed": 0, "epoch": e, "loss": 1 / e, "val_dice": 0.1 * e}
-                           for e in range(1, 4)])
+    curves = pd.DataFrame([{"method": "baseline", "level": "dense", "seed": 0, "epoch": e, "loss": 1 / e,
+                            "val_dice": 0.1 * e} for e in range(1, 4)])
     (tmp_path / "s.csv").write_text(summary.to_csv(index=False))
     samples.to_csv(tmp_path / "samples.csv", index=False)
     curves.to_csv(tmp_path / "curves.csv", index=False)
@@ -396,19 +396,76 @@ window.addEventListener("load", function () {
 </script>"""
 
 
+def in_chromium(html: str, script: str, tmp_path, width: int = 1366) -> dict:
+    """Load `html` with `script` appended in headless Chromium, with no network (every host name resolves
+    to nothing), and return the JSON the script leaves in a <pre> after "MEASURE"."""
+    page = tmp_path / "report.html"
+    page.write_text(html.replace("</body>", script + "</body>"))
+    run = subprocess.run([_CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+                          "--disable-background-networking", "--no-first-run", "--disable-component-update",
+                          "--host-resolver-rules=MAP * ~NOTFOUND", f"--user-data-dir={tmp_path / 'profile'}",
+                          f"--window-size={width},900", "--virtual-time-budget=2000", "--dump-dom", page.as_uri()],
+                         capture_output=True, text=True, timeout=120)
+    found = re.search(r"MEASURE(\{.*?\})</pre>", run.stdout)
+    assert found, run.stderr[-2000:]
+    return json.loads(found.group(1).replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))
+
+
+_USE = """<script>
+window.addEventListener("load", function () {
+  var out = {images: [], tables: {}, sorted: {}};
+  document.querySelectorAll("img").forEach(function (img) {  // every figure drawn, from the page itself
+    out.images.push({alt: img.alt, complete: img.complete, width: img.naturalWidth, inline: img.src.startsWith("data:")});
+  });
+  ["comparison", "comparison-more"].forEach(function (id) {
+    out.tables[id] = document.getElementById(id).tBodies[0].rows.length;
+  });
+  var table = document.getElementById("comparison"), head = table.tHead.rows[0].cells;
+  var dice = Array.from(head).findIndex(function (th) { return th.textContent.trim() === "Dice"; });
+  var column = function () { return Array.from(table.tBodies[0].rows).map(function (tr) {
+    return tr.cells[dice].dataset.v === "" ? null : parseFloat(tr.cells[dice].dataset.v); }); };
+  head[dice].click();
+  out.sorted.ascending = column();
+  head[dice].click();
+  out.sorted.descending = column();
+  var pre = document.createElement("pre"); pre.textContent = "MEASURE" + JSON.stringify(out);
+  document.body.appendChild(pre);
+});
+</script>"""
+
+
+@pytest.mark.skipif(_CHROMIUM is None, reason="needs a headless Chromium (Debian: apt-get install chromium; `make test` "
+                                             "installs it where it can)")
+def test_the_report_works_in_a_browser_with_no_network(full, full_comparisons, tmp_path):
+    """The default-study-shaped report in headless Chromium, every host name unresolvable: both tables hold
+    every row, every figure is drawn from inside the page, and a click on a header sorts the table."""
+    samples = pd.DataFrame([{"method": m, "level": lv, "seed": sd, "fmt": f, "device": d, "i": i, "ms": 1.0 + i}
+                            for m, lv, sd, f, d in full[["method", "level", "seed", "fmt", "device"]].itertuples(index=False)
+                            for i in range(3)])
+    curves = pd.DataFrame([{"method": "baseline", "level": "dense", "seed": 0, "epoch": e, "loss": 1 / e,
+                            "val_dice": 0.1 * e} for e in range(1, 4)])
+    for name, table in (("s", full), ("samples", samples), ("curves", curves)):
+        table.to_csv(tmp_path / f"{name}.csv", index=False)
+    names = figure_names({"methods": {"fr": {}}, "devices": ["host", "emulator-5554"], "formats": ["ptl"]})
+    write_figures(tmp_path / "s.csv", tmp_path / "samples.csv", tmp_path / "curves.csv", COMPARISONS_FULL, names,
+                  tmp_path / "out", {"dice_budget": 0.02, "fidelity_tolerance": 1e-3})
+    figures = {name: tmp_path / "out" / f"{name}.png" for name in names}
+    html = render_report(full, full_comparisons, figures, PROVENANCE, "snakemake --cores 2 all", 0.02, 1e-3)
+    m = in_chromium(html, _USE, tmp_path)
+    assert [i["alt"] for i in m["images"]] == names
+    assert all(i["complete"] and i["width"] > 500 and i["inline"] for i in m["images"]), m["images"]
+    models = len(full.groupby(["method", "level", "fmt", "device"]))
+    assert m["tables"] == {"comparison": models, "comparison-more": models}
+    up, down = ([v for v in m["sorted"][way] if v is not None] for way in ("ascending", "descending"))
+    assert len(up) == models and up == sorted(up) and down == sorted(down, reverse=True)
+
+
 @pytest.mark.skipif(_CHROMIUM is None, reason="needs a headless Chromium (Debian: apt-get install chromium); "
                                              "test_tables_fit_a_laptop_screen checks the same without a browser")
 @pytest.mark.parametrize("width", [1366, 1280])
 def test_tables_fit_the_screen_in_chromium(full_html, tmp_path, width):
     """In a real browser: neither table scrolls sideways, and no number breaks onto two lines."""
-    page = tmp_path / "report.html"
-    page.write_text(full_html.replace("</body>", _MEASURE + "</body>"))
-    run = subprocess.run([_CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-                          f"--window-size={width},900", "--virtual-time-budget=2000", "--dump-dom", page.as_uri()],
-                         capture_output=True, text=True, timeout=120)
-    found = re.search(r"MEASURE(\{.*?\})</pre>", run.stdout)
-    assert found, run.stderr[-2000:]
-    m = json.loads(found.group(1).replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">"))
+    m = in_chromium(full_html, _MEASURE, tmp_path, width)
     assert m["viewport"] == width and m["page"] <= width, m
     for table_id in ("comparison", "comparison-more"):
         t = m[table_id]

@@ -10,7 +10,7 @@ import pytest
 from scipy import stats
 
 from frbench.report.controls import compare
-from frbench.report.significance import (BETTER, NO_DIFFERENCE, UNKNOWN, WORSE, crossed_mean, paired, verdict)
+from frbench.report.significance import BETTER, NO_DIFFERENCE, UNKNOWN, WORSE, crossed_mean, paired, verdict
 from frbench.report.tables import COMPARISON_COLUMNS, answers, comparison
 
 

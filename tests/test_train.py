@@ -97,7 +97,8 @@ def test_unreadable_inputs_give_an_error_record_and_an_empty_checkpoint(tiny_dat
                          out=base / "model.pt", record_out=base / "train.json", progress=False)
     saved = json.loads((base / "train.json").read_text())
     assert saved == record and saved["key"] == {"method": "baseline", "level": "dense", "seed": 0}
-    assert saved["error"].startswith("DataError: ") and str(bad) in saved["error"] and "delete it and rerun" in saved["error"]
+    assert saved["error"].startswith("DataError: ") and str(bad) in saved["error"]
+    assert "delete it and rerun" in saved["error"]
     assert saved["provenance"]["git"] and (base / "model.pt").read_bytes() == b""
 
     # a post-training method from that baseline: the error says the baseline failed, and why

@@ -43,8 +43,9 @@ class HostRunner:
             try:
                 proc = subprocess.run(cmd, capture_output=True, text=True, timeout=plan.timeout_s)
             except subprocess.TimeoutExpired as e:
+                output = _tail(e.stderr if isinstance(e.stderr, str) else "")
                 return self._failed(model, fmt, plan, f"timed out after {plan.timeout_s:g} s (bench.timeout_s); "
-                                    f"the worker was killed. Last output:\n{_tail(e.stderr if isinstance(e.stderr, str) else '')}")
+                                    f"the worker was killed. Last output:\n{output}")
             print(proc.stderr, file=log, flush=True)
             if proc.returncode != 0 or not out.is_file():
                 how = (f"killed by signal {signal.Signals(-proc.returncode).name}" if proc.returncode < 0

@@ -298,8 +298,9 @@ def _deserialize(path: Path):
     try:
         return deserialize_pte_binary(path.read_bytes())
     except Exception as e:  # noqa: BLE001 - flatc or the header parser: the file is damaged
-        raise ExportError(f"{path}: not a readable ExecuTorch program ({type(e).__name__}: "
-                          f"{str(e).strip().splitlines()[0] if str(e).strip() else ''}); delete it and rerun the export") from None
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ""
+        raise ExportError(f"{path}: not a readable ExecuTorch program ({type(e).__name__}: {first}); "
+                          "delete it and rerun the export") from None
 
 
 

@@ -45,8 +45,20 @@ import torch
 import torch.nn as nn
 
 from ..errors import ConfigError
-from ..fr import (TruncationHook, TruncationSchedule, build_fr_unet, dense_unet, final_counts, floor_bytes, fr_arch,
-                  fr_layers, kept_counts, script_compact, stored_numbers, to_fr)
+from ..fr import (
+    TruncationHook,
+    TruncationSchedule,
+    build_fr_unet,
+    dense_unet,
+    final_counts,
+    floor_bytes,
+    fr_arch,
+    fr_layers,
+    kept_counts,
+    script_compact,
+    stored_numbers,
+    to_fr,
+)
 from ..models import UNet, UNetConfig
 from . import small_dense
 from ._registry import Method, register_method
@@ -261,8 +273,8 @@ def import_reference(*, folder: str, size: tuple[int, int], out_checkpoint: str,
 
     from ..checkpoint import save_checkpoint
     from ..data import content_sha256, load_folder_pair, to_float, write_arrays
-    from ..hostinfo import capped_threads
     from ..fr.reference import EXPECTED_MEAN_DICE, REFERENCE_UNET, load_reference_fr, reference_pairs, score_reference
+    from ..hostinfo import capped_threads
     from ..io import atomic_write_json
 
     if threads:

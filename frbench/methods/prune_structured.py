@@ -25,8 +25,7 @@ import torch_pruning as tp
 
 from ..errors import ConfigError
 from ..models import UNet
-from ._common import (baseline_copy, example_input, facts, layer_shapes, parse_fraction, remember, resize_layers,
-                      unet_config)
+from ._common import baseline_copy, example_input, facts, layer_shapes, parse_fraction, remember, resize_layers, unet_config
 from ._registry import Method, register_method
 
 IMPORTANCE = "L1 channel magnitude, group mean (torch_pruning.importance.MagnitudeImportance(p=1))"

@@ -67,8 +67,18 @@ from torch.ao.quantization.quantize_fx import convert_fx, prepare_fx, prepare_qa
 from ..errors import ConfigError, ExportError
 from ..models import UNet
 from ..models.unet import Up
-from ._common import (_FACTS, CONV_TYPES, baseline_copy, conv_layers, example_input, facts, level_error, remember,
-                      replace_module, unet_config)
+from ._common import (
+    _FACTS,
+    CONV_TYPES,
+    baseline_copy,
+    conv_layers,
+    example_input,
+    facts,
+    level_error,
+    remember,
+    replace_module,
+    unet_config,
+)
 from ._registry import Method, register_method
 
 BACKENDS = {"qnnpack": get_qnnpack_backend_config, "x86": get_x86_backend_config, "fbgemm": get_fbgemm_backend_config}

@@ -28,8 +28,19 @@ import torch.nn as nn
 
 from ..errors import ConfigError
 from ..models import UNet
-from ._common import (baseline_copy, conv_layers, conv_macs, example_input, facts, input_sizes, level_error,
-                      parse_fraction, remember, replace_module, unet_config)
+from ._common import (
+    baseline_copy,
+    conv_layers,
+    conv_macs,
+    example_input,
+    facts,
+    input_sizes,
+    level_error,
+    parse_fraction,
+    remember,
+    replace_module,
+    unet_config,
+)
 from ._registry import Method, register_method
 
 

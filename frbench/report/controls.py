@@ -59,7 +59,8 @@ def compare(summary: pd.DataFrame, dice: pd.DataFrame) -> pd.DataFrame:
             continue
         theirs = by_model.get((*control.split("/", 1), fmt, device))
         if theirs is None or theirs.empty:
-            rows.append({**row, "verdict": UNKNOWN, "note": f"its control {control} has no successful run on {fmt}/{device}"})
+            rows.append({**row, "verdict": UNKNOWN,
+                         "note": f"its control {control} has no successful run on {fmt}/{device}"})
             continue
         diff = paired(mine, theirs)
         rows.append({**row, "delta": diff.mean, "delta_low": diff.low, "delta_high": diff.high, "p": diff.p,

@@ -63,7 +63,8 @@ def _export_row(e: dict) -> dict:
 
 
 def _train_row(t: dict) -> dict:
-    return {**t["key"], "train_error": t.get("error"), "train_seconds": t.get("wall_seconds"), "train_peak_rss_kb": t.get("peak_rss_kb"),
+    return {**t["key"], "train_error": t.get("error"), "train_seconds": t.get("wall_seconds"),
+            "train_peak_rss_kb": t.get("peak_rss_kb"),
             "best_val_dice": t.get("best_val_dice"), "best_epoch": t.get("best_epoch"),
             "epochs": len(t.get("epochs") or []), "budget": t.get("budget"), "role": t.get("role"),
             "control": t.get("control"), "last_quarter_gain": last_quarter_gain(t.get("epochs") or [])}

@@ -9,16 +9,16 @@ rule bench:
         data=dataset_for,
     output:
         "results/bench/{device}/{method}/{level}/seed{seed}/{fmt}.json",
-    params:
-        plan=bench_plan,
     log:
         "results/logs/bench/{device}/{method}/{level}/seed{seed}/{fmt}.log",
     benchmark:
         "results/benchmarks/bench/{device}/{method}/{level}/seed{seed}/{fmt}.tsv"
+    localrule: True
     threads: every_core
     resources:
         android_device=lambda wildcards: 0 if wildcards.device == "host" else 1,
-    localrule: True
+    params:
+        plan=bench_plan,
     shell:
         "python -m frbench bench --device {wildcards.device:q} --method {wildcards.method}"
         " --level {wildcards.level} --seed {wildcards.seed} --fmt {wildcards.fmt}"

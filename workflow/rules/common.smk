@@ -18,7 +18,6 @@ from frbench.hostinfo import usable_cores
 from frbench.methods import get_method, with_controls
 from frbench.report.figure_names import figure_names
 
-
 validate(config, workflow.source_path("../schemas/config.schema.yaml"), set_default=True)
 check_study(config)
 
@@ -36,8 +35,10 @@ os.environ["PYTHONHASHSEED"] = "0"
 # spin while they wait slow them far more): run locally, the study is scheduled on the cores there are.
 CPUS = usable_cores()
 if workflow.local_exec and (workflow.resource_settings.cores or 0) > CPUS:
-    logger.warning(f"--cores {workflow.resource_settings.cores} is more than the {CPUS} cores this machine "
-                   f"lets snakemake use: jobs are scheduled on {CPUS}, as more would only slow each other down")
+    logger.warning(
+        f"--cores {workflow.resource_settings.cores} is more than the {CPUS} cores this machine "
+        f"lets snakemake use: jobs are scheduled on {CPUS}, as more would only slow each other down"
+    )
     workflow.register_resource("_cores", CPUS)
 METHODS = config["methods"]
 # Every model to train: the configured methods' levels, and the equal-budget controls their rows
@@ -83,7 +84,9 @@ def train_records():
 
 
 def export_records():
-    return [f"results/export/{m}/{level}/seed{seed}/export_{fmt}.json" for m, level, seed in exported_keys() for fmt in FORMATS]
+    return [
+        f"results/export/{m}/{level}/seed{seed}/export_{fmt}.json" for m, level, seed in exported_keys() for fmt in FORMATS
+    ]
 
 
 def bench_results():
@@ -124,8 +127,10 @@ def bench_plan(wildcards):
 
 def reference_files(wildcards):
     """The released model's archive and test images, from the config's `reference.dir`."""
-    return {"archive": os.path.join(_reference()["dir"], "unet_fr.tar.xz"),
-            "images": os.path.join(_reference()["dir"], "testimgs")}
+    return {
+        "archive": os.path.join(_reference()["dir"], "unet_fr.tar.xz"),
+        "images": os.path.join(_reference()["dir"], "testimgs"),
+    }
 
 
 def reference_param(key):
@@ -146,8 +151,10 @@ def reference_results(wildcards):
 
 def _reference():
     if not REFERENCE:
-        raise ValueError("the FR reference is not configured: add `reference: {dir: ../shared/fr_reference}` "
-                         "to the config (config/README.md, `reference`)")
+        raise ValueError(
+            "the FR reference is not configured: add `reference: {dir: ../shared/fr_reference}` "
+            "to the config (config/README.md, `reference`)"
+        )
     return REFERENCE
 
 

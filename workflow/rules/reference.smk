@@ -9,14 +9,14 @@ rule import_reference:
         model=f"results/models/{REFERENCE_MODEL}/model.pt",
         record=f"results/models/{REFERENCE_MODEL}/reference.json",
         data=REFERENCE_DATASET,
-    params:
-        dir=reference_param("dir"),
-        size=reference_param("size"),
     log:
         f"results/logs/models/{REFERENCE_MODEL}.log",
     benchmark:
         f"results/benchmarks/models/{REFERENCE_MODEL}.tsv"
     threads: 2
+    params:
+        dir=reference_param("dir"),
+        size=reference_param("size"),
     shell:
         "python -m frbench reference --dir {params.dir:q} --size {params.size} --threads {threads}"
         " --out-checkpoint {output.model} --out-dataset {output.data} --out-record {output.record} > {log} 2>&1"

@@ -35,14 +35,14 @@ rule figures:
             category="Figures",
         ),
         tables=expand("results/figures/{table}.{ext}", table=TABLE_NAMES, ext=["csv", "tex"]),
-    params:
-        names=FIGURE_NAMES,
-        config=json.dumps({"report": config["report"]}, sort_keys=True),
     log:
         "results/logs/figures.log",
     benchmark:
         "results/benchmarks/figures.tsv"
     localrule: True
+    params:
+        names=FIGURE_NAMES,
+        config=json.dumps({"report": config["report"]}, sort_keys=True),
     shell:
         "python -m frbench figures --summary {input.summary} --samples {input.samples}"
         " --curves {input.curves} --comparisons {input.comparisons} --names {params.names}"
@@ -58,14 +58,14 @@ rule report:
     output:
         html=report("results/report.html", caption="../report/report.rst", category="Report"),
         provenance="results/provenance.json",
-    params:
-        config=json.dumps(config, sort_keys=True),
-        configfile=" ".join(map(str, workflow.overwrite_configfiles)) or "config/config.yaml",
     log:
         "results/logs/report.log",
     benchmark:
         "results/benchmarks/report.tsv"
     localrule: True
+    params:
+        config=json.dumps(config, sort_keys=True),
+        configfile=" ".join(map(str, workflow.overwrite_configfiles)) or "config/config.yaml",
     shell:
         "python -m frbench report --summary {input.summary} --comparisons {input.comparisons}"
         " --figures {input.figures}"

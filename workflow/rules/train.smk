@@ -9,9 +9,6 @@ rule train:
     output:
         model="results/models/{method}/{level}/seed{seed}/model.pt",
         record="results/models/{method}/{level}/seed{seed}/train.json",
-    params:
-        config=lambda wildcards: method_config(wildcards.method),
-        baseline=baseline_argument,
     log:
         "results/logs/models/{method}/{level}/seed{seed}.log",
     benchmark:
@@ -21,6 +18,9 @@ rule train:
     threads: 1
     resources:
         gpu=1,
+    params:
+        config=lambda wildcards: method_config(wildcards.method),
+        baseline=baseline_argument,
     shell:
         "python -m frbench train {wildcards.method} --level {wildcards.level} --seed {wildcards.seed}"
         " --data {input.data} {params.baseline} --config-json {params.config:q} --threads {threads}"
