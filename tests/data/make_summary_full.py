@@ -2,7 +2,7 @@
 tests (the width of its tables, its flags and verdicts), from a real run of the default config.
 
     .venv/bin/python benchmarks/time_study.py --cores 2 --keep /tmp/default    # or any finished default study
-    .venv/bin/python tests/data/make_summary_full.py /tmp/default/results
+    .venv/bin/python tests/data/make_summary_full.py /tmp/default/results [--out tests/data]
 
 The host rows are that run's (every method, level and control of config/config.yaml, three seeds). Added:
 the same models on an emulator (latencies 3.7x, the same Dice), the FR paper's released model
@@ -10,7 +10,7 @@ the same models on an emulator (latencies 3.7x, the same Dice), the FR paper's r
 The comparisons are computed from the run's per-image Dice (results/dice.csv), as `frbench summarize` does.
 """
 
-import sys
+import argparse
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +32,7 @@ REFERENCE = {"method": "fr_reference", "level": "k33", "seed": 0, "fmt": "ptl", 
              "graph_differs": True}
 
 
-def main(results: Path) -> None:
+def main(results: Path, out: Path = HERE) -> None:
     summary = pd.read_csv(results / "summary.csv")
     dice = pd.read_csv(results / "dice.csv")
     host = pd.concat([summary, pd.DataFrame([{**REFERENCE, "device": "host"}])], ignore_index=True)
@@ -49,9 +49,13 @@ def main(results: Path) -> None:
     dice = pd.concat([dice, dice.assign(device=EMULATOR)], ignore_index=True)
     ok = df[df["error"].isna()][["method", "level", "seed", "fmt", "device"]]
     dice = dice.merge(ok, on=["method", "level", "seed", "fmt", "device"])  # the failed run scored nothing
-    df.to_csv(HERE / "summary_full.csv", index=False)
-    compare(df, dice).to_csv(HERE / "comparisons_full.csv", index=False)
+    df.to_csv(out / "summary_full.csv", index=False)
+    compare(df, dice).to_csv(out / "comparisons_full.csv", index=False)
 
 
 if __name__ == "__main__":
-    main(Path(sys.argv[1]))
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("results", type=Path, help="a finished study's results/ folder")
+    ap.add_argument("--out", type=Path, default=HERE, help="where the two CSV files go (default: %(default)s)")
+    args = ap.parse_args()
+    main(args.results, args.out)
