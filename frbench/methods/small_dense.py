@@ -5,7 +5,7 @@ Level `n<count>`: the stored-number count to match (FR's level `r0.01` asks for 
 file stores, `Method.control`). The network is the study's `model` block with the width, and
 where no width comes within `TOLERANCE` of the count, also the depth, whose count (every state-dict
 tensor, as the export counts a file's numbers) is nearest to it on a log scale. The arch records
-the count asked for, the count reached and their ratio (`match`).
+the count reached (`numbers`), beside the count asked for (the level).
 """
 
 from __future__ import annotations
