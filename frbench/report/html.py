@@ -41,6 +41,9 @@ def _records(df: pd.DataFrame) -> list[dict]:
     return df.astype(object).where(df.notna(), None).to_dict("records")
 
 
+FLAT_GAIN = 0.005  # config/README.md: a baseline whose last quarter of epochs gains less has converged
+
+
 def convergence(summary: pd.DataFrame, baseline: str = "baseline") -> dict | None:
     """How settled the baseline's training was: its mean best epoch, the mean and largest gain of
     its best validation Dice over the last quarter of the epochs (`last_quarter_gain`; under 0.005
@@ -52,9 +55,6 @@ def convergence(summary: pd.DataFrame, baseline: str = "baseline") -> dict | Non
     return {"seeds": len(gains), "mean_gain": float(gains.mean()), "max_gain": float(gains.max()),
             "best_epoch": float(base["best_epoch"].mean()), "epochs": float(base["epochs"].mean()),
             "flat": bool(gains.max() < FLAT_GAIN)}
-
-
-FLAT_GAIN = 0.005  # config/README.md: a baseline whose last quarter of epochs gains less has converged
 
 
 def render_report(summary: pd.DataFrame, comparisons: pd.DataFrame, figures: dict[str, Path], provenance: dict,
