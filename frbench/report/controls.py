@@ -18,7 +18,7 @@ import pandas as pd
 
 from .significance import TEST_NAME, UNKNOWN, crossed_mean, dice_table, paired, verdict
 
-GROUP = ["method", "level", "fmt", "device"]
+GROUP = ["method", "level", "fmt", "device"]  # one row of the report: a model on one format and device, over seeds
 COLUMNS = [*GROUP, "role", "control", "seeds", "images", "dice", "dice_low", "dice_high", "delta", "delta_low",
            "delta_high", "p", "df", "paired_seeds", "verdict", "note", "test"]
 

@@ -24,8 +24,9 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
 from ..registry import Registry  # noqa: E402
+from .controls import GROUP  # noqa: E402
 from .figure_names import figure_names  # noqa: E402,F401  (re-exported: which figures a config draws)
-from .summary import against_own_dense  # noqa: E402
+from .summary import against_own_dense, seed_table  # noqa: E402
 
 FIGURES = Registry("figure")
 SINGLE_COLUMN = (3.5, 2.6)  # inches: one column of a two-column paper
@@ -62,9 +63,6 @@ def _no_data(title: str, why: str):
     return fig
 
 
-GROUP = ["method", "level", "fmt", "device"]
-
-
 def _per_model(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     """Mean over seeds of each (method, level, fmt, device)."""
     return df.groupby(GROUP, as_index=False)[cols].mean()
@@ -80,8 +78,6 @@ def _with_intervals(t: Tables, pts: pd.DataFrame, x: str) -> pd.DataFrame:
     """`pts` (per model) with the 95 % intervals the figures draw: Dice over seeds and test images
     (comparisons.csv: dice_low, dice_high) and `x` over seeds (x_low, x_high: a t-interval), and
     whether the model is a control."""
-    from .summary import seed_table
-
     spread = seed_table(t.ok, [x])[[*GROUP, f"{x}_ci95"]]
     dice = t.comparisons[[*GROUP, "dice_low", "dice_high", "role"]]
     out = pts.merge(spread, on=GROUP, how="left").merge(dice, on=GROUP, how="left")

@@ -24,7 +24,7 @@ import pandas as pd
 
 from ..bench.result import with_stats
 from ..io import read_json
-from .controls import compare, per_image_dice
+from .controls import GROUP, compare, per_image_dice
 
 KEY = ["method", "level", "seed", "fmt", "device"]
 
@@ -198,7 +198,7 @@ def seed_table(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Mean and 95 % t-interval half-width over seeds, per (method, level, fmt, device)."""
     from scipy import stats
 
-    groups = df[df["error"].isna()].groupby(["method", "level", "fmt", "device"], sort=True)
+    groups = df[df["error"].isna()].groupby(GROUP, sort=True)
     out = groups.size().rename("seeds").to_frame()
     for col in columns:
         g = groups[col]
