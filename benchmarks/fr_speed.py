@@ -210,13 +210,11 @@ def step_part(samples: int) -> dict:
     gen = torch.Generator().manual_seed(0)
     batch = (torch.rand(cfg.batch_size, 3, h, w, generator=gen),
              (torch.rand(cfg.batch_size, h, w, generator=gen) > 0.5).long())
-    fr = get_method("fr")
-    ctx = MethodContext(unet=config["model"], params=fr_block)
-
     def fr_model():
         torch.manual_seed(0)
-        model = fr.build(level, ctx).train()
-        return model, fr.hooks(model, level, ctx)
+        fr = get_method("fr")(level, MethodContext(unet=config["model"], params=fr_block))
+        model = fr.build().train()
+        return model, fr.hooks(model)
 
     torch.manual_seed(0)
     base = UNet(UNetConfig.from_dict(config["model"])).train()

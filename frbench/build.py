@@ -24,12 +24,12 @@ import torch
 import torch.nn as nn
 
 from . import __version__
-from .checkpoint import load_model, save_checkpoint
+from .checkpoint import save_checkpoint
 from .data import DataError, load_split, to_float
-from .errors import CheckpointError
+from .errors import CheckpointError, ConfigError
 from .hostinfo import capped_threads
 from .io import atomic_write_bytes, atomic_write_json, read_json
-from .methods import MethodContext, control_of, get_method
+from .methods import MethodContext, get_method, load_model
 from .provenance import stamp
 from .train import TrainConfig, fit, seed_everything
 
@@ -71,23 +71,24 @@ def build_model(*, method: str, level: str, seed: int, data: str, config: dict, 
     `unet`, `train` or `finetune`, and `params` (the method's own block)."""
     if threads:
         torch.set_num_threads(capped_threads(threads))
-    m = get_method(method)
-    budget = "finetune" if m.from_baseline else "train"
-    train_cfg = TrainConfig.from_dict(config[budget], where=budget)
+    cls = get_method(method)
+    budget = "finetune" if cls.from_baseline else "train"
+    train_cfg = TrainConfig.from_dict(config.get(budget, {}), where=budget)
     key = {"method": method, "level": level, "seed": seed}
-    control = control_of(method, level, config["unet"], config.get("params", {}))
-    about = dict(key=key, budget=budget, role=m.role, control="/".join(control) if control else None,
+    light = MethodContext(unet=config["unet"], params=config.get("params", {}), seed=seed)
+    control = cls(level, light).control()
+    about = dict(key=key, budget=budget, role=cls.role, control="/".join(control) if control else None,
                  frbench=__version__, torch=torch.__version__,
                  python=platform.python_version(), baseline=baseline, config=config,
                  provenance=stamp({"config": config, "seed": seed, "level": level}, threads=torch.get_num_threads()))
-    if m.from_baseline and baseline is None:
-        raise ValueError(f"method {method!r} compresses the baseline: pass its checkpoint with --baseline")
+    if cls.from_baseline and baseline is None:
+        raise ConfigError(f"method {method!r} compresses the trained baseline: pass its checkpoint with --baseline")
 
     try:  # the inputs: unreadable ones give an error record, not a failed job
         # uint8 as stored: fit converts each batch, so no float copy of a split is made
         train_set, val_set = load_split(data, "train", uint8=True), load_split(data, "val", uint8=True)
         seed_everything(seed)
-        base_model = load_baseline(baseline) if m.from_baseline else None
+        base_model = load_baseline(baseline) if cls.from_baseline else None
     except (DataError, CheckpointError) as e:
         record = {**about, "error": f"{type(e).__name__}: {e}"}
         print(f"{method}/{level}/seed{seed} not trained; error recorded in {record_out}: {record['error']}",
@@ -96,22 +97,22 @@ def build_model(*, method: str, level: str, seed: int, data: str, config: dict, 
         atomic_write_json(record_out, record)
         return record
 
-    ctx = MethodContext(unet=config["unet"], params=config.get("params", {}), seed=seed,
-                        baseline=base_model, calibration=FloatImages(train_set[0]))
+    m = cls(level, MethodContext(unet=light.unet, params=light.params, seed=seed, baseline=base_model,
+                                 calibration=FloatImages(train_set[0])))  # this job's method: it holds the job's facts
     t0 = time.monotonic()
-    model = m.build(level, ctx)
+    model = m.build()
     build_seconds = time.monotonic() - t0
     device = torch.device("cuda" if torch.cuda.is_available() and m.trains_on_gpu else "cpu")
     model = model.to(device)
     label = f"{method}/{level}/seed{seed}"
-    model, record = fit(model, train_set, val_set, train_cfg, seed=seed, hooks=m.hooks(model, level, ctx),
-                        label=label, progress=progress)
+    model, record = fit(model, train_set, val_set, train_cfg, seed=seed, hooks=m.hooks(model), label=label,
+                        progress=progress)
     model = m.finalize(model.cpu())
 
     record.update(about, error=None, build_seconds=build_seconds, threads=torch.get_num_threads(), device=str(device))
     arch = m.arch(model)  # what the method decided (channels, ranks, per-layer int8/float, kept counts)
     record["arch"] = arch
-    save_checkpoint(out, method=method, level=level, arch=arch, model=model,
+    save_checkpoint(out, method=method, level=level, arch=arch, model=model, extra=m.extra_state(),
                     meta={"seed": seed, "best_epoch": record["best_epoch"], "best_val_dice": record["best_val_dice"]})
     atomic_write_json(record_out, record)
     return record

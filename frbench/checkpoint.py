@@ -1,11 +1,13 @@
 """The checkpoint format every method writes and every later stage reads.
 
 A checkpoint rebuilds its model from data, never from pickled code (nanoGPT's
-`model_args`): `{"format", "method", "level", "arch", "state_dict", "meta"}`.
+`model_args`): `{"format", "method", "level", "arch", "state_dict", "extra", "meta"}`.
 `arch` is JSON-able and means something only to the method named, which rebuilds
-an empty model from it (`Method.rebuild`) before the state dict is loaded. Files
-load with `torch.load(weights_only=True)`, so a file crafted to run code on
-unpickling is refused.
+an empty model from it (`Method.rebuild`) before the state dict is loaded; `extra`
+holds the plain tensors the method needs again beside the model's own
+(`Method.extra_state`). Files load with `torch.load(weights_only=True)`, so a file
+crafted to run code on unpickling is refused. `frbench.methods.load_trained` reads
+a checkpoint back into its method and model.
 """
 
 from __future__ import annotations
@@ -23,13 +25,19 @@ from .io import atomic_path
 FORMAT = 1
 
 
-def save_checkpoint(path, *, method: str, level: str, arch: dict, model: nn.Module, meta: dict) -> None:
+def _plain(tensors: dict) -> dict:
+    return {k: v.detach().cpu().clone() for k, v in tensors.items()}
+
+
+def save_checkpoint(path, *, method: str, level: str, arch: dict, model: nn.Module, meta: dict,
+                    extra: dict | None = None) -> None:
     ckpt = {
         "format": FORMAT,
         "method": method,
         "level": level,
         "arch": arch,
-        "state_dict": {k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        "state_dict": _plain(model.state_dict()),
+        "extra": _plain(extra or {}),
         "meta": meta,
     }
     # Saved through a file object: given a path, torch.save names the archive's records after
@@ -64,20 +72,6 @@ def load_checkpoint(path) -> dict:
     for key in ("method", "level", "arch", "state_dict"):
         if key not in ckpt:
             raise CheckpointError(f"{path}: checkpoint lacks the key {key!r}; {redo}")
+    ckpt.setdefault("extra", {})
     return ckpt
 
-
-def load_model(path) -> tuple[nn.Module, dict]:
-    """Rebuild the model a checkpoint describes, in eval mode, with its weights."""
-    from .methods import get_method  # late: methods import this module
-
-    ckpt = load_checkpoint(path)
-    model = get_method(ckpt["method"]).rebuild(ckpt["arch"])
-    try:
-        model.load_state_dict(ckpt["state_dict"])
-    except RuntimeError as e:
-        raise CheckpointError(
-            f"{path}: the weights do not fit the architecture the checkpoint describes "
-            f"({str(e).splitlines()[0]}); delete it and rerun the rule that writes it"
-        ) from None
-    return model.eval(), ckpt

@@ -23,5 +23,5 @@ class BenchError(FrbenchError):
     """A benchmark could not run or its result is unusable."""
 
 
-class ConfigError(FrbenchError):
+class ConfigError(FrbenchError, ValueError):
     """A configuration value is wrong; the message names the key."""

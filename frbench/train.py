@@ -3,8 +3,9 @@
 Baseline and FR train from scratch with the `train` budget; pruning, quantization
 and Tucker fine-tune the compressed baseline with the `finetune` budget. Methods
 never own a loop: they change how the model is built, and plug into this one
-through hooks (Torch-Pruning's pattern). A hook may define any of
+through hooks (Torch-Pruning's pattern), each a `frbench.contract.Hook`:
 
+    loss(model, batch, output, loss) -> loss  the loss this step minimises (default: unchanged)
     on_step_end(model, step) -> None          after every optimizer step
     on_epoch_end(model, epoch) -> dict        merged into that epoch's record
     checkpoint_ready(model) -> bool           may this epoch's model be selected?
@@ -27,7 +28,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from .contract import Hook
 from .data import to_float
+from .defaults import block_defaults
 from .errors import ConfigError, TrainingDiverged
 from .hostinfo import peak_rss_kb
 from .metrics import dice_per_image, predict_mask
@@ -35,25 +38,28 @@ from .metrics import dice_per_image, predict_mask
 
 @dataclass(frozen=True)
 class TrainConfig:
-    epochs: int = 5  # the same budget for every method of one kind (train / finetune)
-    batch_size: int = 8
-    lr: float = 1e-3  # peak learning rate
-    lr_schedule: str = "cosine"  # "cosine" (decay to lr * min_lr_ratio) or "constant"
-    min_lr_ratio: float = 0.05
-    warmup_steps: int = 0  # linear warm-up from 0 over this many steps
-    weight_decay: float = 0.0
-    optimizer: str = "adamw"  # "adamw" or "sgd" (momentum 0.9)
-    dice_weight: float = 1.0  # loss = cross-entropy + dice_weight * soft Dice loss (milesial)
-    grad_clip: float = 0.0  # clip the gradient norm to this (0 = off)
-    eval_batch_size: int = 16
+    """One training budget (`train` or `finetune`); the defaults are the config schema's (`from_dict`)."""
+
+    epochs: int  # the same budget for every method of one kind (train / finetune)
+    batch_size: int
+    lr: float  # peak learning rate
+    lr_schedule: str  # "cosine" (decay to lr * min_lr_ratio) or "constant"
+    min_lr_ratio: float
+    warmup_steps: int  # linear warm-up from 0 over this many steps
+    weight_decay: float
+    optimizer: str  # "adamw" or "sgd" (momentum 0.9)
+    dice_weight: float  # loss = cross-entropy + dice_weight * soft Dice loss (milesial)
+    grad_clip: float  # clip the gradient norm to this (0 = off)
+    eval_batch_size: int
 
     @classmethod
     def from_dict(cls, d: dict, where: str = "train") -> "TrainConfig":
+        """The budget `d` over the schema's defaults; `where` names the config block in errors."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
             raise ConfigError(f"{where}: unknown keys {unknown}; known: {sorted(known)}")
-        cfg = cls(**d)
+        cfg = cls(**{**block_defaults("train"), **d})
         if cfg.lr_schedule not in ("cosine", "constant"):
             raise ConfigError(f"{where}.lr_schedule: 'cosine' or 'constant', not {cfg.lr_schedule!r}")
         if cfg.optimizer not in ("adamw", "sgd"):
@@ -116,10 +122,6 @@ def evaluate(model: nn.Module, images: torch.Tensor, masks: torch.Tensor, batch_
     return float(dice_per_image(predict(model, images, batch_size), masks).mean())
 
 
-def _call(hooks, name, *args):
-    return [getattr(h, name)(*args) for h in hooks if hasattr(h, name)]
-
-
 def fit(model, train, val, cfg: TrainConfig, seed: int, hooks=(), label: str = "model", progress: bool = True):
     """Train `model` on `train` = (images, masks), select on `val`, return (best model, record).
 
@@ -128,6 +130,9 @@ def fit(model, train, val, cfg: TrainConfig, seed: int, hooks=(), label: str = "
 
     Raises TrainingDiverged, naming the epoch and `label`, when the loss is not finite.
     """
+    for hook in hooks:
+        if not isinstance(hook, Hook):
+            raise TypeError(f"{label}: a training hook must be a frbench.contract.Hook, got {type(hook).__name__}")
     seed_everything(seed)
     images, masks = train
     n = len(images)
@@ -159,7 +164,10 @@ def fit(model, train, val, cfg: TrainConfig, seed: int, hooks=(), label: str = "
             # forward, backward, step
             idx = order[i * cfg.batch_size : (i + 1) * cfg.batch_size]
             x, y = to_float(images[idx]).to(device), masks[idx].to(device).long()
-            loss = segmentation_loss(model(x), y, cfg.dice_weight)
+            output = model(x)
+            loss = segmentation_loss(output, y, cfg.dice_weight)
+            for hook in hooks:
+                loss = hook.loss(model, (x, y), output, loss)
             value = loss.item()  # the step's one CPU-GPU sync
             if not math.isfinite(value):
                 raise TrainingDiverged(
@@ -171,7 +179,8 @@ def fit(model, train, val, cfg: TrainConfig, seed: int, hooks=(), label: str = "
             if cfg.grad_clip > 0:
                 nn.utils.clip_grad_norm_(params, cfg.grad_clip)
             opt.step()
-            _call(hooks, "on_step_end", model, step)
+            for hook in hooks:
+                hook.on_step_end(model, step)
             losses.append(value)
             bar.set_postfix(loss=f"{value:.4f}")
             step += 1
@@ -179,11 +188,11 @@ def fit(model, train, val, cfg: TrainConfig, seed: int, hooks=(), label: str = "
         val_dice = evaluate(model, *val, batch_size=cfg.eval_batch_size)
         entry = {"epoch": epoch + 1, "loss": float(np.mean(losses)), "val_dice": val_dice, "lr": lr,
                  "seconds": time.monotonic() - t_epoch}
-        for extra in _call(hooks, "on_epoch_end", model, epoch):
-            entry.update(extra or {})
+        for hook in hooks:
+            entry.update(hook.on_epoch_end(model, epoch) or {})
         record["epochs"].append(entry)
         print(f"{label} epoch {epoch + 1}: loss {entry['loss']:.4f}, val Dice {val_dice:.4f}", flush=True)
-        if all(_call(hooks, "checkpoint_ready", model)) and val_dice > best["val_dice"]:
+        if all(hook.checkpoint_ready(model) for hook in hooks) and val_dice > best["val_dice"]:
             best = {"val_dice": val_dice, "epoch": epoch + 1, "state": copy.deepcopy(model.state_dict())}
 
     if best["state"] is None:  # no epochs, or none selectable: keep the model as it is, and say so

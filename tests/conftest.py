@@ -18,7 +18,7 @@ TINY_DATA = {
     "source": "synthetic", "size": [32, 32], "seed": 0, "val_fraction": 0.2, "test_fraction": 0.2,
     "synthetic": {"n_images": 20}, "folder": {"images": None, "masks": None, "mask_suffix": "", "limit": None},
 }
-TINY_UNET = UNetConfig(width=4, depth=2).to_dict()
+TINY_UNET = UNetConfig.from_dict(dict(width=4, depth=2)).to_dict()
 
 
 @pytest.fixture(scope="session")
@@ -35,7 +35,7 @@ def tiny_checkpoint(tmp_path) -> Path:
     torch.manual_seed(0)
     model = UNet(UNetConfig.from_dict(TINY_UNET)).eval()
     path = tmp_path / "model.pt"
-    save_checkpoint(path, method="baseline", level="dense", arch=get_method("baseline").arch(model), model=model,
+    save_checkpoint(path, method="baseline", level="dense", arch=get_method("baseline")("dense").arch(model), model=model,
                     meta={"seed": 0})
     return path
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import torch
 
 from frbench.build import build_model
-from frbench.checkpoint import load_model
 from frbench.export import export_model
+from frbench.methods import load_model
 
 from conftest import TINY_UNET
 

@@ -3,8 +3,9 @@ import pickle
 import pytest
 import torch
 
-from frbench.checkpoint import load_checkpoint, load_model
+from frbench.checkpoint import load_checkpoint
 from frbench.errors import CheckpointError
+from frbench.methods import load_model
 
 
 def test_round_trip(tiny_checkpoint):

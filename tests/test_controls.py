@@ -9,10 +9,9 @@ import pytest
 import torch
 
 from frbench.build import build_model
-from frbench.checkpoint import load_model
 from frbench.errors import ConfigError
 from frbench.export import export_model
-from frbench.methods import control_of, get_method, with_controls
+from frbench.methods import control_of, get_method, load_model, with_controls
 from frbench.methods.small_dense import TOLERANCE, matched_config, parse_level, stored_numbers
 from frbench.models import UNet, UNetConfig
 
@@ -45,11 +44,11 @@ def test_the_study_trains_every_control_once():
 def test_small_dense_matches_the_count_keeping_the_depth_where_a_width_can(target):
     cfg = matched_config(DEFAULT_UNET, target)
     count = stored_numbers(cfg)
-    same_depth = [stored_numbers(UNetConfig(width=w, depth=3)) for w in range(1, 17)]
+    same_depth = [stored_numbers(UNetConfig.from_dict(dict(width=w, depth=3))) for w in range(1, 17)]
     if any(abs(n / target - 1) <= TOLERANCE for n in same_depth):
         assert cfg.depth == 3 and abs(count / target - 1) <= TOLERANCE
     else:  # no width at the study's depth comes close: the nearest over every depth
-        nearest = min(abs(math.log(stored_numbers(UNetConfig(width=w, depth=d)) / target))
+        nearest = min(abs(math.log(stored_numbers(UNetConfig.from_dict(dict(width=w, depth=d))) / target))
                       for d in (1, 2, 3) for w in range(1, 17))
         assert abs(math.log(count / target)) == pytest.approx(nearest)
     assert count == sum(t.numel() for t in UNet(cfg).state_dict().values())

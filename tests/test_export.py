@@ -4,9 +4,10 @@ import pytest
 import torch
 from torch.jit.mobile import _load_for_lite_interpreter
 
-from frbench.checkpoint import load_model
+from frbench.contract import ExportForm
 from frbench.data import load_split
 from frbench.export import EXPORTERS, export_model
+from frbench.methods import load_model
 from frbench.models import UNet, UNetConfig
 
 KEY = {"method": "baseline", "level": "dense", "seed": 0, "fmt": "ptl"}
@@ -60,17 +61,17 @@ def test_graph_signature_sees_operators_and_shapes_not_values(fmt, tmp_path):
     exporter, x = EXPORTERS.get(fmt), torch.rand(1, 3, 32, 32)
 
     def graph_of(model, name):
-        exporter.write(model.eval(), x, tmp_path / f"{name}.{fmt}")
+        exporter.write(ExportForm(model.eval()), x, tmp_path / f"{name}.{fmt}")
         return exporter.graph(tmp_path / f"{name}.{fmt}")
 
     torch.manual_seed(0)
-    model = UNet(UNetConfig(width=4, depth=2))
+    model = UNet(UNetConfig.from_dict(dict(width=4, depth=2)))
     base = graph_of(model, "base")
     with torch.no_grad():
         for p in model.parameters():
             p.mul_(torch.rand_like(p) > 0.8)
     assert graph_of(model, "zeroed")["signature"] == base["signature"]
-    assert graph_of(UNet(UNetConfig(width=8, depth=2)), "wider")["signature"] != base["signature"]
+    assert graph_of(UNet(UNetConfig.from_dict(dict(width=8, depth=2))), "wider")["signature"] != base["signature"]
     model.outc.conv = torch.nn.Sequential(model.outc.conv, torch.nn.Sigmoid())
     other_op = graph_of(model, "other_op")
     assert other_op["signature"] != base["signature"]

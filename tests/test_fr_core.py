@@ -12,6 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from frbench.errors import ConfigError
 from frbench.fr import (
     FRConv2d,
     FRConvTranspose2d,
@@ -47,8 +48,8 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-PAPER_STYLE = UNetConfig(width=8, depth=3, bias=False, norm_affine=False, norm_running_stats=False)
-DEFAULT_STYLE = UNetConfig(width=8, depth=3)  # biases on up-convs, BN affine + running statistics
+PAPER_STYLE = UNetConfig.from_dict(dict(width=8, depth=3, bias=False, norm_affine=False, norm_running_stats=False))
+DEFAULT_STYLE = UNetConfig.from_dict(dict(width=8, depth=3))  # biases on up-convs, BN affine + running statistics
 
 
 # --- DCT -------------------------------------------------------------------------------------
@@ -172,7 +173,7 @@ def test_epoch_schedule_moves_only_at_epoch_end():
 
 def test_counts_never_grow():
     model = _conv_and_linear()
-    hook = TruncationHook(TruncationSchedule(mode="step", min_kept_conv=1, min_kept_linear=1), model)
+    hook = TruncationHook(TruncationSchedule(mode="step", gamma=0.1, eps=0.0, min_kept_conv=1, min_kept_linear=1), model)
     dict(fr_layers(model))["0"].set_kept(10)  # below what the schedule would give
     hook.on_step_end(model, 0)
     assert kept_counts(model) == {"0": 10, "2": 1800}
@@ -180,7 +181,7 @@ def test_counts_never_grow():
 
 def test_fixed_schedule_sets_counts_once():
     model = _conv_and_linear()
-    hook = TruncationHook(TruncationSchedule(mode="fixed", fixed_count=33), model)
+    hook = TruncationHook(TruncationSchedule.fixed(33), model)
     assert kept_counts(model) == {"0": 33, "2": 33}
     for step in range(5):
         hook.on_step_end(model, step)
@@ -188,10 +189,13 @@ def test_fixed_schedule_sets_counts_once():
 
 
 def test_schedule_rejects_bad_values():
-    with pytest.raises(AssertionError, match="mode"):
-        TruncationSchedule(mode="batch")
-    with pytest.raises(AssertionError, match="gamma"):
-        TruncationSchedule(gamma=0.0)
+    good = dict(mode="step", gamma=0.1, eps=0.0, min_kept_conv=1, min_kept_linear=1)
+    with pytest.raises(ConfigError, match="mode"):
+        TruncationSchedule(**{**good, "mode": "batch"})
+    with pytest.raises(ConfigError, match="gamma"):
+        TruncationSchedule(**{**good, "gamma": 0.0})
+    with pytest.raises(ConfigError, match="at least 1"):
+        TruncationSchedule.fixed(0)
 
 
 # --- FR layers -------------------------------------------------------------------------------

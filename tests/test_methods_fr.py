@@ -11,12 +11,11 @@ import torch
 import yaml
 
 from frbench.build import build_model
-from frbench.checkpoint import load_model
 from frbench.errors import ConfigError
 from frbench.export import export_model
-from frbench.fr import floor_bytes, fr_layers, kept_counts
-from frbench.methods import MethodContext, get_method
-from frbench.methods.fr import FRUNet, final_counts, parse_level, schedule_for
+from frbench.fr import dense_unet, floor_bytes, fr_layers, kept_counts
+from frbench.methods import MethodContext, get_method, load_model
+from frbench.methods.fr import final_counts, parse_level, schedule_for
 from frbench.models import UNet, UNetConfig
 from frbench.report.summary import add_baseline_ratios
 
@@ -86,28 +85,29 @@ def test_bad_options_are_named():
 
 
 def test_build_uses_the_model_block_with_the_methods_overrides():
-    fr = get_method("fr")
-    assert not fr.from_baseline
-    model = fr.build("r0.01", MethodContext(unet=TINY_UNET, params={"levels": ["r0.01"]}))
-    assert isinstance(model, FRUNet) and model.cfg == UNetConfig.from_dict(TINY_UNET)
-    assert model.dense_params == UNet(UNetConfig.from_dict(TINY_UNET)).num_params()
+    assert not get_method("fr").from_baseline
+    fr = get_method("fr")("r0.01", MethodContext(unet=TINY_UNET, params={"levels": ["r0.01"]}))
+    model = fr.build()
+    assert type(model) is UNet and model.cfg == UNetConfig.from_dict(TINY_UNET)
+    assert fr.dense_params == UNet(UNetConfig.from_dict(TINY_UNET)).num_params()
+    assert "dense_params" not in vars(model)  # the job's facts are the method's, not the model's
     assert model.up1.up.bias is not None  # the usual UNet: biased transposed convs
-    paper = fr.build("k33", MethodContext(unet=TINY_UNET, params={
+    fr_paper = get_method("fr")("k33", MethodContext(unet=TINY_UNET, params={
         "levels": ["k33"], "layer_bias": False, "unet": {"norm_affine": False, "norm_running_stats": False}}))
+    paper = fr_paper.build()
     assert not paper.cfg.norm_affine and not paper.cfg.norm_running_stats
     assert all(layer.bias is None for _, layer in fr_layers(paper))
-    assert paper.dense_params == model.dense_params  # compared with the study's baseline network all the same
+    assert fr_paper.dense_params == fr.dense_params  # compared with the study's baseline network all the same
     # the paper's form stores nothing but coefficients and shapes
-    fr.hooks(paper, "k33", MethodContext(unet=TINY_UNET, params={"levels": ["k33"]}))
+    fr_paper.hooks(paper)
     kept = sum(kept_counts(paper).values())
     assert floor_bytes(paper) == 2 * kept + 4 * 4 * len(kept_counts(paper))
 
 
 def test_hook_selects_only_epochs_at_the_target():
-    fr = get_method("fr")
-    ctx = MethodContext(unet=TINY_UNET, params={"levels": ["r0.05"], **PARAMS, "gamma": 0.5})
-    model = fr.build("r0.05", ctx)
-    (hook,) = fr.hooks(model, "r0.05", ctx)
+    fr = get_method("fr")("r0.05", MethodContext(unet=TINY_UNET, params={"levels": ["r0.05"], **PARAMS, "gamma": 0.5}))
+    model = fr.build()
+    (hook,) = fr.hooks(model)
     targets = final_counts(hook.schedule, model)
     assert targets["down2.maxpool_conv.1.double_conv.3"] == round(0.05 * 16 * 16 * 9)  # 115
     assert targets["outc.conv"] == 8 and targets["inc.double_conv.0"] == 8  # all of 8; the floor of 108
@@ -130,7 +130,7 @@ def test_trained_through_the_shared_loop_at_the_levels_size(tmp_path, tiny_datas
     assert record["best_epoch"] == 2  # the first epoch was not selectable
     assert set(epochs[0]["fr_kept"]) == {name for name, _ in fr_layers(load_model(path)[0])}
     model, ckpt = load_model(path)
-    assert isinstance(model, FRUNet) and ckpt["method"] == "fr" and ckpt["level"] == "r0.05"
+    assert type(model) is UNet and ckpt["method"] == "fr" and ckpt["level"] == "r0.05"
     assert kept_counts(model) == epochs[-1]["fr_kept"] and ckpt["arch"]["schedule"]["eps"] == 0.05
     for _, layer in fr_layers(model):  # the dropped tail is exactly zero
         assert int(torch.count_nonzero(layer.coeffs)) <= layer.kept_count()
@@ -187,12 +187,12 @@ def test_pte_stores_the_dense_weights_and_says_so(tmp_path, tiny_dataset):
 
 
 def test_dense_unet_is_the_same_function():
-    fr = get_method("fr")
-    model = fr.build("k12", MethodContext(unet=TINY_UNET, params={"levels": ["k12"], "layer_bias": False}))
-    fr.hooks(model, "k12", MethodContext(unet=TINY_UNET, params={"levels": ["k12"]}))
+    fr = get_method("fr")("k12", MethodContext(unet=TINY_UNET, params={"levels": ["k12"], "layer_bias": False}))
+    model = fr.build()
+    fr.hooks(model)
     model.train()(torch.rand(4, 3, 32, 32))  # BatchNorm running statistics
     model.eval()
-    dense = model.dense_unet().eval()
+    dense = dense_unet(model)[0].eval()
     assert type(dense) is UNet and float(dense.up1.up.bias.detach().abs().sum()) == 0.0  # dropped biases: zeros
     x = torch.rand(2, 3, 32, 48)
     with torch.no_grad():

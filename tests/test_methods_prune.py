@@ -5,9 +5,8 @@ import torch
 import torch.nn as nn
 import torch_pruning as tp
 
-from frbench.checkpoint import load_model
 from frbench.errors import ConfigError
-from frbench.methods import MethodContext, get_method
+from frbench.methods import MethodContext, get_method, load_model
 from frbench.methods.prune_structured import kept_channels
 from frbench.methods.prune_unstructured import sparsity
 
@@ -72,4 +71,4 @@ def test_malformed_level_is_named(method, level, tiny_checkpoint):
     base, _ = load_model(tiny_checkpoint)
     ctx = MethodContext(unet=TINY_UNET, baseline=base, calibration=torch.zeros(2, 3, 32, 32))
     with pytest.raises(ConfigError, match=rf"methods\.{method}\.levels: level '{level}' is malformed"):
-        get_method(method).build(level, ctx)
+        get_method(method)(level, ctx).build()

@@ -1,25 +1,21 @@
 """quantize: int8 (FX, qnnpack) runs in the lite interpreter and records what ran int8; its .pte
 is the XNNPACK quantizer's (PT2E) int8 of the float weights the checkpoint keeps."""
 
-import subprocess
-import sys
-import zipfile
 
 import pytest
 import torch
 from torch.jit.mobile import _load_for_lite_interpreter
 
 from frbench.build import build_model
-from frbench.checkpoint import load_model
 from frbench.data import load_split
 from frbench.errors import ConfigError, ExportError
 from frbench.export import EXPORTERS
 from frbench.export.ptl import LiteExporter
-from frbench.methods import MethodContext, get_method
+from frbench.methods import MethodContext, get_method, load_model, load_trained
 from frbench.metrics import dice_per_image, predict_mask
 from frbench.runtimes import RUNTIMES
 
-from conftest import ROOT, TINY_UNET
+from conftest import TINY_UNET
 from method_helpers import compress, export, reload
 
 QNNPACK = pytest.mark.skipif("qnnpack" not in torch.backends.quantized.supported_engines,
@@ -92,10 +88,10 @@ def test_unknown_scheme_and_engine_are_named(tiny_checkpoint):
     base, _ = load_model(tiny_checkpoint)
     ctx = MethodContext(unet=TINY_UNET, baseline=base, calibration=torch.zeros(2, 3, 32, 32))
     with pytest.raises(ConfigError, match=r"methods\.quantize\.levels: level 'int4' is malformed"):
-        get_method("quantize").build("int4", ctx)
+        get_method("quantize")("int4", ctx).build()
     ctx.params = {"engine": "tensorrt"}
     with pytest.raises(ConfigError, match=r"methods\.quantize\.engine: 'tensorrt'"):
-        get_method("quantize").build("int8", ctx)
+        get_method("quantize")("int8", ctx).build()
 
 
 @QNNPACK
@@ -105,8 +101,8 @@ def test_odd_input_sizes_pad_in_float_and_say_so(tiny_checkpoint):
     base, _ = load_model(tiny_checkpoint)
     images = torch.rand(4, 3, 30, 30)  # 30 -> 15 -> 7: up1 pads 14 to 15
     ctx = MethodContext(unet=TINY_UNET, baseline=base, calibration=images)
-    quantize = get_method("quantize")
-    model = quantize.finalize(quantize.build("int8", ctx))
+    quantize = get_method("quantize")("int8", ctx)
+    model = quantize.finalize(quantize.build())
     arch = quantize.arch(model)
     assert arch["up_pad"] == {"up1": [0, 1, 0, 1], "up2": [0, 0, 0, 0]}
     assert arch["summary"]["float"] == ["up1.pad"] and arch["summary"]["quantize_ops"] == 2
@@ -151,15 +147,17 @@ def test_int8_pte_is_quantized_by_the_xnnpack_quantizer_and_segments_like_the_fl
     assert arch["calibration_images"] == 8 and "calibrated on the first 8 training images" in arch["pte_flow"]
     assert ("QAT-trained" in arch["pte_flow"]) == (level == "int8_qat")
     assert rec["pte_flow"] == arch["pte_flow"]  # the export record says which flow made the file
-    # the float weights ride in the checkpoint under their own prefix, and are no parameters of the eager model
-    assert any(k.startswith("pte_float.") for k in ckpt["state_dict"])
+    # the float weights ride in the checkpoint's `extra`, beside the state dict of the int8 model, which they are
+    # no part of
+    assert any(k.startswith("float_weights.") for k in ckpt["extra"]) and not any(
+        k.startswith("float_weights.") for k in ckpt["state_dict"])
     assert rec["params_eager"] == m["ptl"]["params_eager"] == 0
     ex = rec["exporter"]
     assert ex["quantized"] is True and ex["delegation"]["non_delegated_ops"] == 0
     # int8 weights read back from the file: one per conv weight of the float model (BatchNorm folded in)
     stored = EXPORTERS.get("pte").stored_tensors(m["dir"] / f"quantize-{level}.pte")
     int8 = sum(t.numel() for t in stored.values() if t.dtype == torch.int8)
-    float_model = model.float_model()
+    float_model = load_trained(m["checkpoint"]).method.float_weights
     conv_weights = sum(c.weight.numel() for c in float_model.modules() if isinstance(c, (torch.nn.Conv2d,
                                                                                            torch.nn.ConvTranspose2d)))
     assert 0.99 * conv_weights <= int8 <= conv_weights and rec["stored_by_dtype"]["int8"] == int8
@@ -181,48 +179,16 @@ def test_int8_pte_is_quantized_by_the_xnnpack_quantizer_and_segments_like_the_fl
     assert float(rec["fidelity"]["dice_exported"]) == pytest.approx(_dice(outs, masks))
 
 
-# Exports one checkpoint's int8 model to .ptl in a fresh process (as the export job does: TorchScript
-# names types by what the process traced before), either as loaded or as the bare converted graph.
-_PTL_OF = """
-import copy, sys, torch
-from frbench.checkpoint import load_model
-from frbench.data import load_split
-from frbench.export.ptl import LiteExporter
-model, _ = load_model(sys.argv[1])
-if sys.argv[3] == "bare":
-    model = torch.fx.GraphModule(model, copy.deepcopy(model.graph))
-    assert not any(k.startswith("pte_float.") for k in model.state_dict())
-print(sum(p.numel() for p in model.parameters()))
-LiteExporter.write(model, load_split(sys.argv[2], "test")[0][:1], sys.argv[4])
-"""
-
-
 @QNNPACK
-def test_the_float_twin_leaves_the_ptl_as_the_converted_model_alone_gives_it(int8_models, tiny_dataset, tmp_path):
-    """The .ptl of the int8 model holds the converted graph only: the same archive (but for debug
-    source locations, which name the Python call stack and FX's per-process code counter) and the
-    same tensors as the bare FX-converted GraphModule, with no float32 conv weights."""
+def test_the_int8_ptl_holds_the_converted_graph_alone(int8_models):
+    """The float weights the .pte is quantized from are the method's extra state, not the model's: the
+    .ptl holds the int8 graph's tensors only, with no float32 conv weights, and no parameters are counted."""
     m = int8_models["int8"]
-    params = {}
-    for which in ("loaded", "bare"):
-        proc = subprocess.run([sys.executable, "-c", _PTL_OF, str(m["checkpoint"]), str(tiny_dataset), which,
-                               str(tmp_path / f"{which}.ptl")], capture_output=True, text=True, cwd=ROOT)
-        assert proc.returncode == 0, proc.stderr[-2000:]
-        params[which] = int(proc.stdout.split()[-1])
-
-    def members(path):
-        with zipfile.ZipFile(path) as z:
-            return {n: z.read(n) for n in z.namelist()
-                    if not n.endswith(".debug_pkl") and not n.endswith(".data/serialization_id")}
-
-    loaded, bare = members(tmp_path / "loaded.ptl"), members(tmp_path / "bare.ptl")
-    assert loaded.keys() == bare.keys() and all(loaded[k] == bare[k] for k in loaded)
-    stored, alone = (LiteExporter.stored_tensors(tmp_path / f"{w}.ptl") for w in ("loaded", "bare"))
-    assert stored.keys() == alone.keys() and all(torch.equal(stored[k], alone[k]) for k in stored)
+    stored = LiteExporter.stored_tensors(m["dir"] / "quantize-int8.ptl")
     assert not any(t.dtype == torch.float32 and t.dim() == 4 for t in stored.values())
-    # the export job's file: the same numbers, and no parameters counted for the twin
     assert m["ptl"]["stored_by_dtype"] == {"float32": 95, "int64": 1, "qint8": 7380}  # float32: biases, qparams
-    assert m["ptl"]["params_eager"] == params["loaded"] == params["bare"] == 0
+    model, _ = load_model(m["checkpoint"])
+    assert m["ptl"]["params_eager"] == sum(p.numel() for p in model.parameters()) == 0
 
 
 @QNNPACK
@@ -236,15 +202,15 @@ def test_int8_pte_bytes_are_the_same_on_a_second_export(int8_models, tiny_datase
 @QNNPACK
 def test_int8_pte_without_training_images_or_float_weights_is_a_clear_export_error(int8_models, tmp_path):
     m = int8_models["int8"]
-    model, _ = reload(m["checkpoint"])
+    method, model, _ = load_trained(m["checkpoint"])
     x = torch.zeros(1, 3, 32, 32)
     with pytest.raises(ExportError, match=r"int8 \.pte .* calibrates on 8 training images"):
-        EXPORTERS.get("pte").write(model, x, tmp_path / "q.pte")  # calibration=None: outside the export job
-    # a checkpoint written before the twin existed: .ptl as before, .pte names the fix
+        method.export_form("pte", model, x)  # calibration=None: outside the export job
+    # a checkpoint without the float weights: .ptl as before, .pte names the fix
     raw = torch.load(m["checkpoint"], map_location="cpu", weights_only=True)
-    raw["state_dict"] = {k: v for k, v in raw["state_dict"].items() if not k.startswith("pte_float.")}
+    raw["extra"] = {}
     torch.save(raw, tmp_path / "old.pt")
-    old, _ = load_model(tmp_path / "old.pt")
+    old_method, old, _ = load_trained(tmp_path / "old.pt")
     assert torch.equal(old(x), model(x))
-    with pytest.raises(ExportError, match=r"predates .*--forcerun quantize"):
-        old.to_exported_program(x, lambda n: torch.zeros(n, 3, 32, 32))
+    with pytest.raises(ExportError, match=r"lacks the float weights .*--forcerun quantize"):
+        old_method.export_form("pte", old, x, lambda n: torch.zeros(n, 3, 32, 32))

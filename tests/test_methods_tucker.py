@@ -5,9 +5,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from frbench.checkpoint import load_model
 from frbench.errors import ConfigError
-from frbench.methods import MethodContext, get_method
+from frbench.methods import MethodContext, get_method, load_model
 from frbench.methods._vbmf import evbmf_rank
 from frbench.methods.tucker import decompose, vbmf_ranks
 
@@ -39,12 +38,12 @@ def test_ratio_level_sets_the_ranks_and_records_the_skipped_layers(tmp_path, tin
 def test_layers_that_would_not_save_compute_are_left_whole(tiny_checkpoint):
     base, _ = load_model(tiny_checkpoint)
     ctx = MethodContext(unet=TINY_UNET, baseline=base, calibration=torch.zeros(1, 3, 32, 32))
-    tucker = get_method("tucker")
-    arch = tucker.arch(tucker.build("0.9", ctx))
+    tucker = get_method("tucker")("0.9", ctx)
+    arch = tucker.arch(tucker.build())
     # 3 -> 4 channels at rank ratio 0.9 keeps ranks [4, 3]: three convs cost more than the one
     assert "inc.double_conv.0" not in arch["ranks"]
     assert "not fewer than the layer's" in arch["skipped"]["inc.double_conv.0"]
-    rebuilt = tucker.rebuild(arch)
+    rebuilt = get_method("tucker")("0.9").rebuild(arch)
     assert isinstance(rebuilt.inc.double_conv[0], nn.Conv2d)
 
 
@@ -100,4 +99,4 @@ def test_malformed_level_is_named(level, tiny_checkpoint):
     base, _ = load_model(tiny_checkpoint)
     ctx = MethodContext(unet=TINY_UNET, baseline=base, calibration=torch.zeros(1, 3, 32, 32))
     with pytest.raises(ConfigError, match=rf"methods\.tucker\.levels: level '{level}' is malformed.*'vbmf'"):
-        get_method("tucker").build(level, ctx)
+        get_method("tucker")(level, ctx).build()

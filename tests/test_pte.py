@@ -9,11 +9,13 @@ import torch
 from frbench.bench.job import bench_model
 from frbench.bench.result import check_result
 from frbench.checkpoint import save_checkpoint
+from frbench.contract import ExportForm
 from frbench.data import load_split
 from frbench.errors import ExportError
 from frbench.export import EXPORTERS, export_model
-from frbench.export.pte import quantize_for_xnnpack, read_pte
+from frbench.export.pte_reader import read_pte
 from frbench.methods import get_method
+from frbench.methods.quantize.xnnpack import quantize_for_xnnpack
 from frbench.models import UNet, UNetConfig
 from frbench.runtimes import RUNTIMES
 
@@ -26,9 +28,9 @@ def pte_export(tmp_path_factory, tiny_dataset):
     """The tiny baseline (BatchNorm, no conv bias) exported once to .pte for this module."""
     d = tmp_path_factory.mktemp("pte")
     torch.manual_seed(0)
-    model = UNet(UNetConfig(width=4, depth=2)).eval()
+    model = UNet(UNetConfig.from_dict(dict(width=4, depth=2))).eval()
     ckpt = d / "model.pt"
-    save_checkpoint(ckpt, method="baseline", level="dense", arch=get_method("baseline").arch(model), model=model,
+    save_checkpoint(ckpt, method="baseline", level="dense", arch=get_method("baseline")("dense").arch(model), model=model,
                     meta={"seed": 0})
     record = export_model(key=KEY, checkpoint=ckpt, data=tiny_dataset, out=d / "model.pte",
                           record_out=d / "export_pte.json")
@@ -53,16 +55,17 @@ def test_pte_export_record(pte_export):
     assert record["fidelity"]["max_abs_diff"] < 1e-4
     assert record["fidelity"]["dice_eager"] == record["fidelity"]["dice_exported"]
     # XNNPACK folds BatchNorm into the convolutions: fewer numbers than the state dict, all read from the file
-    assert 0 < record["stored_numbers"] < sum(p.numel() for p in UNet(UNetConfig(width=4, depth=2)).state_dict().values())
+    assert 0 < record["stored_numbers"] < sum(
+        p.numel() for p in UNet(UNetConfig.from_dict(dict(width=4, depth=2))).state_dict().values())
 
 
 def test_stored_tensors_are_the_weights_in_the_file(tiny_dataset, tmp_path):
     """Without BatchNorm nothing is folded: the .pte holds exactly the model's numbers
     (XNNPACK stores conv weights as OHWI, so compare as multisets)."""
     torch.manual_seed(1)
-    model = UNet(UNetConfig(width=4, depth=2, norm="none", bias=True)).eval()
+    model = UNet(UNetConfig.from_dict(dict(width=4, depth=2, norm="none", bias=True))).eval()
     images, _ = load_split(tiny_dataset, "test")
-    EXPORTERS.get("pte").write(model, images[:1], tmp_path / "m.pte")
+    EXPORTERS.get("pte").write(ExportForm(model), images[:1], tmp_path / "m.pte")
     stored = EXPORTERS.get("pte").stored_tensors(tmp_path / "m.pte")
     assert len(stored) == len(model.state_dict())
     got = torch.sort(torch.cat([t.flatten() for t in stored.values()])).values
@@ -129,11 +132,10 @@ def test_truncated_pte_is_an_error_naming_the_file(pte_export, tmp_path):
 
 def test_int8_through_the_xnnpack_quantizer(tiny_dataset, tmp_path):
     torch.manual_seed(0)
-    model = UNet(UNetConfig(width=4, depth=2)).eval()
+    model = UNet(UNetConfig.from_dict(dict(width=4, depth=2))).eval()
     images, _ = load_split(tiny_dataset, "test")
     program = quantize_for_xnnpack(model, images[:1], [images[i:i + 1] for i in range(len(images))])
-    model.to_exported_program = lambda example, calibration=None: program
-    facts = EXPORTERS.get("pte").write(model, images[:1], tmp_path / "q.pte")
+    facts = EXPORTERS.get("pte").write(ExportForm(model, program=program), images[:1], tmp_path / "q.pte")
     assert facts["quantized"] is True and facts["delegation"]["non_delegated_ops"] == 0
     stored = EXPORTERS.get("pte").stored_tensors(tmp_path / "q.pte")
     by_dtype = {}
@@ -150,14 +152,14 @@ def test_int8_through_the_xnnpack_quantizer(tiny_dataset, tmp_path):
 def test_a_model_pte_cannot_take_is_an_error_row_and_ptl_goes_on(tiny_checkpoint, tiny_dataset, tmp_path, monkeypatch):
     """Eager-mode quantized modules (what .ptl runs) cannot be lowered: .pte records why."""
     import frbench.export.job as job
-    from frbench.checkpoint import load_model
+    from frbench.methods import Trained, load_trained
 
     def eager_quantized(path):
-        model, ckpt = load_model(path)
+        method, model, ckpt = load_trained(path)
         model.quant = torch.ao.nn.quantized.Quantize(1.0, 0, torch.quint8)  # never called by forward
-        return model, ckpt
+        return Trained(method, model, ckpt)
 
-    monkeypatch.setattr(job, "load_model", eager_quantized)
+    monkeypatch.setattr(job, "load_trained", eager_quantized)
     records = {fmt: export_model(key={**KEY, "fmt": fmt}, checkpoint=tiny_checkpoint, data=tiny_dataset,
                                  out=tmp_path / f"model.{fmt}", record_out=tmp_path / f"export_{fmt}.json")
                for fmt in ("pte", "ptl")}

@@ -1,18 +1,37 @@
-"""Exporters, one per phone format: `EXPORTERS.get("ptl")`.
+"""Exporters, one per phone format: `EXPORTERS.get("ptl")`, each an `Exporter`.
 
-An exporter answers `write(model, example, path, calibration=None) -> dict` (facts
-about how it exported; `calibration(n)` gives the first n training images to an exporter
-whose quantizer calibrates) and `stored_tensors(path) -> dict[str, Tensor]` (the tensors the file
-holds, read back from the file, so that compression is measured on what a phone
-downloads rather than on a method's bookkeeping).
+The export job (`job.export_model`) loads a trained model through its method
+(`frbench.methods.load_trained`), asks the method for its declared form of that format
+(`Method.export_form` -> `frbench.contract.ExportForm`), and hands the form to the exporter.
 """
 
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import torch
+
+from ..contract import ExportForm
 from ..registry import Registry
 
-EXPORTERS = Registry("exporter (model format)")
+
+class Exporter(Protocol):
+    def write(self, form: ExportForm, example: torch.Tensor, path: Path) -> dict:
+        """Write the form's file for input shape `example`; return facts about how it was exported."""
+
+    def stored_tensors(self, path: Path) -> dict[str, torch.Tensor]:
+        """The tensors the file holds, read back from the file, so that compression is measured on
+        what a phone downloads rather than on a method's bookkeeping."""
+
+    def graph(self, path: Path) -> dict:
+        """The graph the file runs (`frbench.export.graph.graph_record`)."""
+
+
+EXPORTERS: Registry[Exporter] = Registry("exporter (model format)")
 
 from . import ptl  # noqa: E402,F401  (registers "ptl")
 from . import pte  # noqa: E402,F401  (registers "pte")
 from .job import export_model  # noqa: E402
 
-__all__ = ["EXPORTERS", "export_model"]
+__all__ = ["EXPORTERS", "Exporter", "export_model"]

@@ -4,9 +4,10 @@ The JSON measures the file a phone would download (bytes, gzip bytes, sha256,
 numbers stored, non-zero numbers), the graph it runs (operators and shapes, whose
 signature the summary compares with the baseline's) and its fidelity: the largest absolute
 difference between the eager model's logits and the exported model's, run by the
-format's own runtime over the test images, with both Dice scores. A model may add
-facts about its file with `export_facts(fmt, example) -> dict` (FR: its floor, and the
-plain dense export of the same weights, `dense_export`).
+format's own runtime over the test images, with both Dice scores. What is written is the
+method's declared form (`Method.export_form`), whose `facts` join the record (FR: its floor)
+and whose `also` forms are written and measured beside it (FR: the plain dense export of the
+same weights, `dense_export`).
 
 A model the exporter cannot handle, or a checkpoint that cannot be read, does not
 fail the job: the JSON gets an `error` naming the cause and the model file is left
@@ -18,16 +19,18 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import tempfile
 import time
 import traceback
 from pathlib import Path
 
 import torch
 
-from ..checkpoint import load_model
+from ..contract import ExportForm
 from ..data import load_split, to_float
 from ..hostinfo import capped_threads
 from ..io import atomic_path, atomic_write_json
+from ..methods import load_trained
 from ..metrics import dice_per_image, predict_mask
 from ..provenance import stamp
 from ..runtimes import RUNTIMES
@@ -75,6 +78,23 @@ def fidelity(model, exported, runtime, images, masks) -> dict:
             "pixels_disagreeing": int((eager_pred != export_pred).sum())}
 
 
+def measure(exporter, path) -> dict:
+    """What a phone downloads: the file's bytes, and the numbers it stores, read back from it."""
+    return {**file_facts(path), **count_numbers(exporter.stored_tensors(path))}
+
+
+def also_exported(exporter, form, example) -> dict:
+    """Each of the form's other forms (`ExportForm.also`), written to a temporary file and measured:
+    `{name}_export` -> bytes, gzip bytes, stored numbers, and how it was exported."""
+    out = {}
+    with tempfile.TemporaryDirectory(prefix="frbench-also-") as d:
+        for name, model in form.also.items():
+            path = Path(d) / f"{name}.model"
+            how = exporter.write(ExportForm(model), example, path)
+            out[f"{name}_export"] = {**measure(exporter, path), "exporter": how}
+    return out
+
+
 class TrainingImages:
     """The first `n` training images, `(n, 3, H, W)`, read when first asked for: what an
     exporter whose quantizer calibrates (the `.pte` int8 path) observes. Most exports never
@@ -94,22 +114,22 @@ def export_model(*, key: dict, checkpoint: str, data: str, out: str, record_out:
     fmt = key["fmt"]
     record = {"format": FORMAT, "key": key, "checkpoint": str(checkpoint), "file": str(out), "error": None}
     try:
-        model, _ = load_model(checkpoint)
+        method, model, _ = load_trained(checkpoint)
         exporter, runtime = EXPORTERS.get(fmt), RUNTIMES.get(fmt)
         runtime.prepare()  # the same engine settings as the benchmark, for the fidelity check
         images, masks = load_split(data, "test")
+        example = images[:1]
         t0 = time.monotonic()
+        form = method.export_form(fmt, model, example, calibration=TrainingImages(data))
         with atomic_path(out) as tmp:
-            record["exporter"] = exporter.write(model, images[:1], tmp, calibration=TrainingImages(data))
+            record["exporter"] = exporter.write(form, example, tmp)
         record["export_seconds"] = time.monotonic() - t0
-        record["input_shape"] = list(images[:1].shape)
-        record.update(file_facts(out))
-        record.update(count_numbers(exporter.stored_tensors(out)))
+        record["input_shape"] = list(example.shape)
+        record.update(measure(exporter, out))
         record["graph"] = exporter.graph(out)  # compared with the baseline's in the summary
         record["params_eager"] = sum(p.numel() for p in model.parameters())
-        describe = getattr(model, "export_facts", None)  # a model may add facts about its file (FR: floor, dense export)
-        if callable(describe):
-            record.update(describe(fmt, images[:1]))
+        record.update(form.facts, method_facts=sorted(form.facts))  # what the method says of its file (FR: the floor)
+        record.update(also_exported(exporter, form, example))  # FR: the plain dense file of the same weights
         record["runtime"] = {"name": runtime.name, "version": runtime.version()}
         record["fidelity"] = fidelity(model, runtime.load(out), runtime, images, masks)
     except Exception as e:  # noqa: BLE001 - any failure becomes an error row; the traceback goes to the log

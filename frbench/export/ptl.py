@@ -3,8 +3,8 @@
 `optimize_for_mobile` (conv/BN folding, XNNPACK prepacking) runs only when this
 torch build has XNNPACK (`torch.backends.xnnpack.enabled`); builds without it
 raise inside that pass, so it is skipped and the export says so
-(`mobile_optimized: false`). It never runs on a model that brings its own
-TorchScript form (`to_torchscript`).
+(`mobile_optimized: false`). It never runs on a form that brings its own
+TorchScript program (`ExportForm.program`: FR's compact module).
 """
 
 from pathlib import Path
@@ -12,27 +12,30 @@ from pathlib import Path
 import torch
 import torch.backends.xnnpack
 
+from ..contract import ExportForm
+from ..errors import ExportError
 from . import EXPORTERS
 from .graph import graph_record
 
 
-def _script(model, example):
-    """A model may provide its own TorchScript form (e.g. FR's compact module);
-    otherwise trace it at the benchmark's input shape."""
-    if hasattr(model, "to_torchscript"):
-        return model.to_torchscript(example)
+def _script(form: ExportForm, example):
+    """The form's own TorchScript program, or its model traced at the benchmark's input shape."""
+    if form.program is not None:
+        if not isinstance(form.program, torch.jit.ScriptModule):
+            raise ExportError(f".ptl: the method's form is a {type(form.program).__name__}, not a TorchScript module")
+        return form.program
     with torch.no_grad():
-        return torch.jit.trace(model, example, check_trace=True)
+        return torch.jit.trace(form.model.eval(), example, check_trace=True)
 
 
 @EXPORTERS.register("ptl")
 class LiteExporter:
     @staticmethod
-    def write(model, example, path, calibration=None) -> dict:
-        scripted = _script(model.eval(), example)
-        # A model's own TorchScript form (FR's compact module) is kept as written: freezing and
-        # prepacking it would fix the weights it rebuilds at its first call into the file.
-        optimized = bool(torch.backends.xnnpack.enabled) and not hasattr(model, "to_torchscript")
+    def write(form: ExportForm, example, path) -> dict:
+        scripted = _script(form, example)
+        # A form's own program (FR's compact module) is kept as written: freezing and prepacking
+        # it would fix the weights it rebuilds at its first call into the file.
+        optimized = bool(torch.backends.xnnpack.enabled) and form.program is None
         if optimized:
             from torch.utils.mobile_optimizer import optimize_for_mobile
 

@@ -26,6 +26,7 @@ import lzma
 import pickle
 import tarfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -34,14 +35,13 @@ import torch.nn as nn
 from PIL import Image
 from torch import Tensor
 
+from ..data.errors import DataError
 from ..metrics import dice_per_image, predict_mask
-from ..models.unet import UNet, UNetConfig
+from ..models.unet import MILESIAL, UNet
 from .layers import build_fr_unet, dense_unet
 from .zigzag import zigzag_order
 
-REFERENCE_UNET = UNetConfig(
-    width=64, depth=4, bias=False, norm="batch", norm_affine=False, norm_running_stats=False, bilinear=False
-)
+REFERENCE_UNET = replace(MILESIAL, norm_affine=False, norm_running_stats=False)  # the paper's FR UNet
 ARCHIVE_MEMBER = "unet_fr.pt"
 EXPECTED_MEAN_DICE = 0.9718  # the paper's code on the 16 released images (fr_reference/README.md)
 
@@ -58,9 +58,9 @@ def _read_archive(path: Path) -> dict:
             payload = member.read()
         stored = torch.load(io.BytesIO(payload), weights_only=True)
     except (tarfile.TarError, lzma.LZMAError, EOFError, KeyError, RuntimeError, pickle.UnpicklingError) as e:
-        raise ValueError(f"{path}: corrupt FR reference archive ({type(e).__name__}: {e})") from None
+        raise DataError(f"{path}: corrupt FR reference archive ({type(e).__name__}: {e})") from None
     if not isinstance(stored, dict):
-        raise ValueError(f"{path}: {ARCHIVE_MEMBER} holds a {type(stored).__name__}, expected a dict of tensors")
+        raise DataError(f"{path}: {ARCHIVE_MEMBER} holds a {type(stored).__name__}, expected a dict of tensors")
     return stored
 
 
@@ -75,17 +75,17 @@ def _expected_shapes() -> dict[str, tuple[int, ...]]:
 def _dense_coefficients(key: str, t: Tensor, shape: tuple[int, ...], dtype: torch.dtype) -> tuple[Tensor, int]:
     """Check one stored tensor and return (its dense float32 coefficients, kept count)."""
     if not isinstance(t, Tensor) or t.layout != torch.sparse_coo:
-        raise ValueError(f"{key}: expected a sparse COO tensor, got {getattr(t, 'layout', type(t).__name__)}")
+        raise DataError(f"{key}: expected a sparse COO tensor, got {getattr(t, 'layout', type(t).__name__)}")
     if tuple(t.shape) != shape:
-        raise ValueError(f"{key}: shape {tuple(t.shape)} does not match the UNet's {shape}")
+        raise DataError(f"{key}: shape {tuple(t.shape)} does not match the UNet's {shape}")
     t = t.coalesce()
     try:
         flat = torch.from_numpy(np.ravel_multi_index(t.indices().numpy(), shape))
     except ValueError:
-        raise ValueError(f"{key}: indices out of range for shape {shape}") from None
+        raise DataError(f"{key}: indices out of range for shape {shape}") from None
     k = flat.numel()
     if not torch.equal(flat.sort().values, zigzag_order(list(shape), k).sort().values):
-        raise ValueError(f"{key}: its {k} non-zeros are not zigzag ranks 0..{k - 1}")
+        raise DataError(f"{key}: its {k} non-zeros are not zigzag ranks 0..{k - 1}")
     dense = torch.zeros(shape).reshape(-1)
     dense[flat] = t.values().to(dtype).float()
     return dense.reshape(shape), k
@@ -149,7 +149,7 @@ def load_reference(archive_path: str | Path, dtype: torch.dtype = torch.float32)
 def _read_png(path: Path, mode: str) -> np.ndarray:
     with Image.open(path) as im:
         if im.mode != mode:
-            raise ValueError(f"{path}: expected a {mode} image, got {im.mode}")
+            raise DataError(f"{path}: expected a {mode} image, got {im.mode}")
         return np.asarray(im)
 
 
@@ -179,13 +179,13 @@ def load_reference_images(folder: str | Path) -> tuple[Tensor, Tensor]:
     for path, mask_path in reference_pairs(folder):
         mask = _read_png(mask_path, "L")
         if not np.isin(mask, (0, 255)).all():
-            raise ValueError(f"{mask_path}: mask values must be 0 or 255, got {np.unique(mask)[:10]}")
+            raise DataError(f"{mask_path}: mask values must be 0 or 255, got {np.unique(mask)[:10]}")
         images.append(torch.from_numpy(_read_png(path, "RGB").astype(np.float32) / 255.0).permute(2, 0, 1))
         masks.append(torch.from_numpy((mask == 255).astype(np.int64)))
     try:
         return torch.stack(images), torch.stack(masks)
     except RuntimeError as e:
-        raise ValueError(f"{root}: test images differ in size ({e})") from None
+        raise DataError(f"{root}: test images differ in size ({e})") from None
 
 
 def score_reference(model: nn.Module, images: Tensor, masks: Tensor) -> dict:

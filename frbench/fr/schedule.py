@@ -22,6 +22,8 @@ from typing import Iterator
 
 import torch.nn as nn
 
+from ..contract import Hook
+from ..errors import ConfigError
 from .layers import FRLinear, fr_layers
 
 MODES = ("step", "epoch", "fixed")
@@ -29,18 +31,33 @@ MODES = ("step", "epoch", "fixed")
 
 @dataclass(frozen=True)
 class TruncationSchedule:
-    mode: str = "step"  # "step": update after every optimiser step (released code); "epoch": paper text
-    gamma: float = 0.1  # fraction of the gap to eps closed per update (paper: 0.01 per epoch)
-    eps: float = 0.0  # target kept ratio, approached from above
-    min_kept_conv: int = 128  # floor per conv / transposed conv layer (released code: 128)
-    min_kept_linear: int = 256  # floor per linear layer (released code: 256)
-    fixed_count: int = 33  # "fixed" mode: coefficients kept per layer (released UNet: 33)
+    """The schedule's parameters, all given: the `fr` method takes them from its config block, whose
+    defaults (the released code's: step, gamma 0.1, floors 128 and 256) live in the config schema.
+    A "fixed" schedule (`TruncationSchedule.fixed(count)`) uses only `fixed_count`."""
+
+    mode: str  # "step": update after every optimiser step (released code); "epoch": paper text; "fixed"
+    gamma: float  # fraction of the gap to eps closed per update (paper: 0.01 per epoch)
+    eps: float  # target kept ratio, approached from above
+    min_kept_conv: int  # floor per conv / transposed conv layer (released code: 128)
+    min_kept_linear: int  # floor per linear layer (released code: 256)
+    fixed_count: int = 0  # "fixed" mode: coefficients kept per layer (released UNet: 33)
 
     def __post_init__(self):
-        assert self.mode in MODES, f"mode must be one of {MODES}, got {self.mode!r}"
-        assert 0.0 < self.gamma <= 1.0, f"gamma must be in (0, 1], got {self.gamma}"
-        assert 0.0 <= self.eps <= 1.0, f"eps must be in [0, 1], got {self.eps}"
-        assert min(self.min_kept_conv, self.min_kept_linear, self.fixed_count) >= 1, "counts must be >= 1"
+        where = f"TruncationSchedule({self.mode!r})"
+        if self.mode not in MODES:
+            raise ConfigError(f"{where}: mode must be one of {MODES}, got {self.mode!r}")
+        if not 0.0 < self.gamma <= 1.0:
+            raise ConfigError(f"{where}: gamma must be in (0, 1], got {self.gamma}")
+        if not 0.0 <= self.eps <= 1.0:
+            raise ConfigError(f"{where}: the kept ratio eps must be in [0, 1], got {self.eps}")
+        counts = [self.min_kept_conv, self.min_kept_linear] + ([self.fixed_count] if self.mode == "fixed" else [])
+        if min(counts) < 1:
+            raise ConfigError(f"{where}: kept counts and floors must be at least 1, got {counts}")
+
+    @classmethod
+    def fixed(cls, count: int) -> "TruncationSchedule":
+        """`count` coefficients per layer from the first step (the paper's released UNet: 33)."""
+        return cls(mode="fixed", gamma=1.0, eps=0.0, min_kept_conv=1, min_kept_linear=1, fixed_count=count)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -81,7 +98,7 @@ def final_counts(schedule: TruncationSchedule, model: nn.Module) -> dict[str, in
     return {name: final_count(schedule, layer.coeffs.numel(), kind) for name, layer, kind in _layers(model)}
 
 
-class TruncationHook:
+class TruncationHook(Hook):
     """Applies a TruncationSchedule to every FR layer of a model during training.
 
     Constructing it sets the starting counts (all coefficients, or `fixed_count`

@@ -1,16 +1,28 @@
 """Compression methods, found by name.
 
 Every module in this package is imported here, so that its `@register_method`
-runs: a new method is a new file, with no edit to this one.
+runs: a new method is a new file, with no edit to this one. The contract a method
+answers is `frbench.contract` (re-exported here).
 """
 
 import importlib
 import pkgutil
 
-from ._registry import Method, MethodContext, control_of, get_method, list_methods, register_method, with_controls
+from ..contract import ExportForm, Hook, Method, MethodContext
+from ._registry import (
+    Trained,
+    control_of,
+    get_method,
+    list_methods,
+    load_model,
+    load_trained,
+    register_method,
+    with_controls,
+)
 
 for _mod in pkgutil.iter_modules(__path__):
     if not _mod.name.startswith("_"):
         importlib.import_module(f"{__name__}.{_mod.name}")
 
-__all__ = ["Method", "MethodContext", "control_of", "get_method", "list_methods", "register_method", "with_controls"]
+__all__ = ["ExportForm", "Hook", "Method", "MethodContext", "Trained", "control_of", "get_method", "list_methods",
+           "load_model", "load_trained", "register_method", "with_controls"]

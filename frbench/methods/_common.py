@@ -1,14 +1,10 @@
-"""Helpers the compression methods share (prune_structured, prune_unstructured,
-quantize, tucker): reading a level, copying the baseline, walking and replacing
-layers, and the facts a method learns while compressing.
+"""What the post-training methods share (prune_structured, prune_unstructured, quantize,
+tucker): their base class, reading a level, copying the baseline, walking and replacing
+layers.
 
-Facts: what a method decides at `build` time (the channel-rounding multiple, the
-Tucker ranks and skipped layers, the per-layer quantized/float record) must reach
-the checkpoint's `arch`, which `Method.arch(model)` writes after training. The
-contract hands `arch` only the model, so the facts ride on it: `remember(model,
-...)` keeps them in a plain attribute (never in the state dict), `facts(model)`
-reads them back; a method whose last step returns a new module (quantization's
-convert) remembers them on that one.
+Facts: what a method decides at `build` time (the channel-rounding multiple, the Tucker
+ranks and skipped layers, the per-layer quantized/float record) is kept in the job's
+method instance (`self.facts`) and written into the checkpoint's `arch`.
 """
 
 from __future__ import annotations
@@ -19,10 +15,10 @@ import re
 import torch
 import torch.nn as nn
 
-from ..errors import ConfigError
+from ..contract import Method
+from ..errors import CheckpointError, ConfigError
 from ..models import UNet, UNetConfig
 
-_FACTS = "frbench_facts"
 _NUMBER = re.compile(r"^\d+(?:\.\d+)?$")
 
 CONV_TYPES = (nn.Conv2d, nn.ConvTranspose2d)
@@ -52,7 +48,7 @@ def parse_fraction(method: str, level: str, meaning: str, *, allow_one: bool = F
 def baseline_copy(ctx, method: str) -> UNet:
     """A deep copy of the trained baseline (post-training methods never change ctx.baseline)."""
     if ctx.baseline is None:
-        raise ValueError(f"method {method!r} compresses the trained baseline: pass its checkpoint with --baseline")
+        raise ConfigError(f"method {method!r} compresses the trained baseline: pass its checkpoint with --baseline")
     model = copy.deepcopy(ctx.baseline)
     if not isinstance(model, UNet):
         raise ConfigError(f"method {method!r} compresses a UNet baseline, got {type(model).__name__}")
@@ -62,7 +58,8 @@ def baseline_copy(ctx, method: str) -> UNet:
 def example_input(ctx) -> torch.Tensor:
     """One image of the study's size (the benchmark's input shape), for tracing and counting."""
     if ctx.calibration is None or len(ctx.calibration) == 0:
-        raise ValueError("this method needs the training images (MethodContext.calibration) to trace the model")
+        raise ConfigError("this method needs the training images (MethodContext.calibration) to trace the model; "
+                          "the dataset's training split is empty")
     return ctx.calibration[:1].clone()
 
 
@@ -70,15 +67,37 @@ def unet_config(arch: dict) -> UNetConfig:
     return UNetConfig.from_dict(arch["unet"])
 
 
-# ---- facts ------------------------------------------------------------------------------------
+# ---- the base class ---------------------------------------------------------------------------
 
-def remember(model: nn.Module, **facts) -> nn.Module:
-    model.__dict__.setdefault(_FACTS, {}).update(facts)
-    return model
+class PostTraining(Method):
+    """A method that compresses the trained baseline, then fine-tunes it with the `finetune` budget.
+    Its arch is the UNet config, the eager parameter count and `self.facts`, what this job decided;
+    `rebuild` starts from the plain UNet (a method whose layers differ replaces them there)."""
+
+    from_baseline = True
+
+    def __init__(self, level, ctx=None):
+        super().__init__(level, ctx)
+        self.facts: dict = {}
+
+    def baseline(self) -> UNet:
+        """A copy of the trained baseline, to compress."""
+        return baseline_copy(self.ctx, self.name)
+
+    def arch(self, model):
+        return {"unet": model.cfg.to_dict(), "params_eager": model.num_params(), **self.facts}
+
+    def rebuild(self, arch):
+        return UNet(unet_config(arch))
 
 
-def facts(model: nn.Module) -> dict:
-    return dict(model.__dict__.get(_FACTS, {}))
+class FractionLevel(PostTraining):
+    """A post-training method whose level is a decimal fraction ('0.5') of what `meaning` says."""
+
+    meaning: str = ""
+
+    def parse_level(self, level):
+        return parse_fraction(self.name, level, self.meaning)
 
 
 # ---- layers -----------------------------------------------------------------------------------
@@ -122,7 +141,8 @@ def resize_layers(model: nn.Module, shapes: dict[str, list[int]]) -> nn.Module:
         elif isinstance(old, nn.BatchNorm2d):
             new = nn.BatchNorm2d(shape[0], old.eps, old.momentum, old.affine, old.track_running_stats)
         else:
-            raise ValueError(f"arch names layer {name!r}, which is not a conv or BatchNorm of this UNet")
+            raise CheckpointError(f"the checkpoint's arch names layer {name!r}, which is not a conv or BatchNorm of "
+                                  "this UNet; delete the checkpoint and rerun the rule that writes it")
         replace_module(model, name, new)
     return model
 

@@ -4,25 +4,20 @@
 the control their Dice is compared with (ShrinkBench's equal budget), so that extra training is
 never read as a gain from compression."""
 
+from ..contract import Method
 from ..errors import ConfigError
 from ..models import UNet, UNetConfig
 from ._common import baseline_copy
-from ._registry import Method, register_method
+from ._registry import register_method
 
 
-def check_dense(method: str, level: str) -> None:
-    if level != "dense":
-        raise ConfigError(f"methods.{method}.levels: {method} has one level, 'dense', not {level!r}")
+class Dense(Method):
+    """A UNet of the study's `model` block, at the one level 'dense'."""
 
-
-@register_method
-class Baseline(Method):
-    name = "baseline"
-    role = "baseline"
-
-    def build(self, level, ctx):
-        check_dense(self.name, level)
-        return UNet(UNetConfig.from_dict(ctx.unet))
+    def parse_level(self, level):
+        if level != "dense":
+            raise ConfigError(f"methods.{self.name}.levels: {self.name} has one level, 'dense', not {level!r}")
+        return level
 
     def arch(self, model):
         return {"unet": model.cfg.to_dict()}
@@ -30,12 +25,21 @@ class Baseline(Method):
     def rebuild(self, arch):
         return UNet(UNetConfig.from_dict(arch["unet"]))
 
-    def control(self, level, ctx):
+
+@register_method
+class Baseline(Dense):
+    name = "baseline"
+    role = "baseline"
+
+    def build(self):
+        return UNet(UNetConfig.from_dict(self.ctx.unet))
+
+    def control(self):
         return None  # the reference point itself
 
 
 @register_method
-class BaselineFinetuned(Baseline):
+class BaselineFinetuned(Dense):
     """The trained baseline, fine-tuned with the `finetune` budget and nothing else: the control of
     every post-training method."""
 
@@ -43,9 +47,8 @@ class BaselineFinetuned(Baseline):
     role = "control"
     from_baseline = True
 
-    def build(self, level, ctx):
-        check_dense(self.name, level)
-        return baseline_copy(ctx, self.name)
+    def build(self):
+        return baseline_copy(self.ctx, self.name)
 
-    def control(self, level, ctx):
+    def control(self):
         return ("baseline", "dense")  # what the extra budget alone gives

@@ -24,9 +24,8 @@ import torch.nn as nn
 import torch_pruning as tp
 
 from ..errors import ConfigError
-from ..models import UNet
-from ._common import baseline_copy, example_input, facts, layer_shapes, parse_fraction, remember, resize_layers, unet_config
-from ._registry import Method, register_method
+from ._common import FractionLevel, example_input, layer_shapes, resize_layers
+from ._registry import register_method
 
 IMPORTANCE = "L1 channel magnitude, group mean (torch_pruning.importance.MagnitudeImportance(p=1))"
 
@@ -40,7 +39,7 @@ def kept_channels(n: int, ratio: float, round_to: int) -> int:
 
 
 def round_to_of(params: dict) -> int:
-    value = params.get("round_to", 4)
+    value = params["round_to"]
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
         raise ConfigError(f"methods.prune_structured.round_to: a positive integer (4 or 8 for phones), not {value!r}")
     return value
@@ -70,26 +69,24 @@ def prune_channels(model: nn.Module, example, ratio: float, round_to: int, ignor
 
 
 @register_method
-class PruneStructured(Method):
+class PruneStructured(FractionLevel):
     name = "prune_structured"
-    from_baseline = True
+    meaning = "the fraction of each layer's channels removed"
 
-    def build(self, level, ctx):
-        ratio = parse_fraction(self.name, level, "the fraction of each layer's channels removed")
-        round_to = round_to_of(ctx.params)
-        model = baseline_copy(ctx, self.name).eval()
-        x = example_input(ctx)
+    def build(self):
+        ratio, round_to = self.setting, round_to_of(self.params)
+        model = self.baseline().eval()
+        x = example_input(self.ctx)
         macs_before, params_before = tp.utils.count_ops_and_params(model, x)
         pruned = prune_channels(model, x, ratio, round_to, ignored=[model.outc])
         macs_after, params_after = tp.utils.count_ops_and_params(model, x)
-        remember(model, ratio=ratio, round_to=round_to, importance=IMPORTANCE, pruned_groups=pruned,
-                 macs={"baseline": int(macs_before), "pruned": int(macs_after), "input_shape": list(x.shape)},
-                 params={"baseline": int(params_before), "pruned": int(params_after)})
+        self.facts.update(ratio=ratio, round_to=round_to, importance=IMPORTANCE, pruned_groups=pruned,
+                          macs={"baseline": int(macs_before), "pruned": int(macs_after), "input_shape": list(x.shape)},
+                          params={"baseline": int(params_before), "pruned": int(params_after)})
         return model.train()
 
     def arch(self, model):
-        return {"unet": model.cfg.to_dict(), "shapes": layer_shapes(model), "params_eager": model.num_params(),
-                **facts(model)}
+        return {**super().arch(model), "shapes": layer_shapes(model)}
 
     def rebuild(self, arch):
-        return resize_layers(UNet(unet_config(arch)), arch["shapes"])
+        return resize_layers(super().rebuild(arch), arch["shapes"])

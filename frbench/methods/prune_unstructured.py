@@ -20,9 +20,9 @@ from __future__ import annotations
 import torch.nn as nn
 import torch.nn.utils.prune as prune
 
-from ..models import UNet
-from ._common import baseline_copy, conv_layers, facts, parse_fraction, remember, unet_config
-from ._registry import Method, register_method
+from ..contract import Hook
+from ._common import FractionLevel, conv_layers
+from ._registry import register_method
 
 
 def sparsity(model: nn.Module) -> dict:
@@ -37,7 +37,7 @@ def sparsity(model: nn.Module) -> dict:
     return {"global": zeros / total if total else 0.0, "zero_weights": zeros, "weights": total, "layers": layers}
 
 
-class SparsityLog:
+class SparsityLog(Hook):
     """A training-loop hook: each epoch's record states the sparsity, so train.json
     shows that fine-tuning kept it."""
 
@@ -46,19 +46,19 @@ class SparsityLog:
 
 
 @register_method
-class PruneUnstructured(Method):
+class PruneUnstructured(FractionLevel):
     name = "prune_unstructured"
-    from_baseline = True
+    meaning = "the fraction of conv weights set to zero, over the whole network"
 
-    def build(self, level, ctx):
-        amount = parse_fraction(self.name, level, "the fraction of conv weights set to zero, over the whole network")
-        model = baseline_copy(ctx, self.name)
+    def build(self):
+        model = self.baseline()
         targets = [(m, "weight") for m in conv_layers(model).values()]
-        prune.global_unstructured(targets, pruning_method=prune.L1Unstructured, amount=amount)
-        return remember(model, target_sparsity=amount, scope="weights of every Conv2d and ConvTranspose2d",
-                        criterion="global L1 magnitude (torch.nn.utils.prune.L1Unstructured)")
+        prune.global_unstructured(targets, pruning_method=prune.L1Unstructured, amount=self.setting)
+        self.facts.update(target_sparsity=self.setting, scope="weights of every Conv2d and ConvTranspose2d",
+                          criterion="global L1 magnitude (torch.nn.utils.prune.L1Unstructured)")
+        return model
 
-    def hooks(self, model, level, ctx):
+    def hooks(self, model):
         return [SparsityLog()]
 
     def finalize(self, model):
@@ -68,9 +68,5 @@ class PruneUnstructured(Method):
         return model
 
     def arch(self, model):
-        return {"unet": model.cfg.to_dict(), "params_eager": model.num_params(), "sparsity": sparsity(model),
-                **facts(model)}
-
-    def rebuild(self, arch):
-        return UNet(unet_config(arch))
+        return {**super().arch(model), "sparsity": sparsity(model)}
 

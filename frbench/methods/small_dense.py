@@ -16,9 +16,10 @@ from dataclasses import replace
 
 import torch
 
+from ..contract import Method
 from ..errors import ConfigError
 from ..models import UNet, UNetConfig
-from ._registry import Method, register_method
+from ._registry import register_method
 
 _LEVEL = re.compile(r"^n(?P<count>[1-9]\d*)$")
 TOLERANCE = 0.1  # a width whose count is within 10 % keeps the study's depth
@@ -60,8 +61,11 @@ class SmallDense(Method):
     name = "small_dense"
     role = "control"
 
-    def build(self, level, ctx):
-        return UNet(matched_config(ctx.unet, parse_level(level)))
+    def parse_level(self, level):
+        return parse_level(level)  # the stored-number count to match
+
+    def build(self):
+        return UNet(matched_config(self.ctx.unet, self.setting))
 
     def arch(self, model):
         return {"unet": model.cfg.to_dict(), "numbers": stored_numbers(model.cfg)}

@@ -27,21 +27,17 @@ import torch
 import torch.nn as nn
 
 from ..errors import ConfigError
-from ..models import UNet
 from ._common import (
-    baseline_copy,
+    PostTraining,
     conv_layers,
     conv_macs,
     example_input,
-    facts,
     input_sizes,
     level_error,
     parse_fraction,
-    remember,
     replace_module,
-    unet_config,
 )
-from ._registry import Method, register_method
+from ._registry import register_method
 
 
 def _channels(conv: nn.Module) -> tuple[int, int]:
@@ -106,11 +102,11 @@ def sequence_macs(seq: nn.Sequential, in_hw) -> int:
 
 
 @register_method
-class Tucker(Method):
+class Tucker(PostTraining):
     name = "tucker"
-    from_baseline = True
 
-    def _rank_rule(self, level: str):
+    def parse_level(self, level):
+        """The rule that gives a conv its ranks (out, in)."""
         if level == "vbmf":
             return vbmf_ranks
         try:
@@ -120,11 +116,10 @@ class Tucker(Method):
                                                 "(ranks = ratio x channels)") from None
         return lambda conv: ratio_ranks(conv, ratio)
 
-    def build(self, level, ctx):
-        rank_rule = self._rank_rule(level)
-        model = baseline_copy(ctx, self.name).eval()
+    def build(self):
+        model = self.baseline().eval()
         convs = conv_layers(model)
-        x = example_input(ctx)
+        x = example_input(self.ctx)
         sizes = input_sizes(model, x, convs)
         ranks, skipped, errors, macs = {}, {}, {}, {"baseline": 0, "decomposed": 0}
         for name, conv in convs.items():
@@ -134,7 +129,7 @@ class Tucker(Method):
                 skipped[name] = "1x1 kernel: nothing to decompose"
                 macs["decomposed"] += base_macs
                 continue
-            r_out, r_in = rank_rule(conv)
+            r_out, r_in = self.setting(conv)
             if min(r_out, r_in) < 1:
                 skipped[name] = f"VBMF finds no rank above its noise estimate (ranks [{r_out}, {r_in}])"
                 macs["decomposed"] += base_macs
@@ -145,20 +140,17 @@ class Tucker(Method):
                                  f"{base_macs}")
                 macs["decomposed"] += base_macs
                 continue
-            seq, errors[name] = decompose(conv, r_out, r_in, seed=ctx.seed)
+            seq, errors[name] = decompose(conv, r_out, r_in, seed=self.ctx.seed)
             replace_module(model, name, seq)
             ranks[name] = [r_out, r_in]
             macs["decomposed"] += new_macs
-        remember(model, rank_rule="vbmf" if level == "vbmf" else "ratio", ranks=ranks, skipped=skipped,
-                 reconstruction_error={k: round(v, 6) for k, v in errors.items()},
-                 conv_macs={**macs, "input_shape": list(x.shape)})
+        self.facts.update(rank_rule="vbmf" if self.level == "vbmf" else "ratio", ranks=ranks, skipped=skipped,
+                          reconstruction_error={k: round(v, 6) for k, v in errors.items()},
+                          conv_macs={**macs, "input_shape": list(x.shape)})
         return model.train()
 
-    def arch(self, model):
-        return {"unet": model.cfg.to_dict(), "params_eager": model.num_params(), **facts(model)}
-
     def rebuild(self, arch):
-        model = UNet(unet_config(arch))
+        model = super().rebuild(arch)
         convs = conv_layers(model)
         for name, (r_out, r_in) in arch["ranks"].items():
             replace_module(model, name, tucker2_module(convs[name], r_out, r_in))

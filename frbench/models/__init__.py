@@ -1,5 +1,5 @@
 """Model architectures. One for now: the configurable UNet."""
 
-from .unet import UNet, UNetConfig
+from .unet import MILESIAL, UNet, UNetConfig
 
-__all__ = ["UNet", "UNetConfig"]
+__all__ = ["MILESIAL", "UNet", "UNetConfig"]

@@ -23,33 +23,47 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..defaults import block_defaults
+from ..errors import ConfigError
+
 
 @dataclass(frozen=True)
 class UNetConfig:
-    in_channels: int = 3
-    classes: int = 2
-    width: int = 64  # channels of the first level; level k has width * 2**k
-    depth: int = 4  # number of down-sampling steps
-    bias: bool = False  # bias on the 3x3 convs (milesial: off, BatchNorm follows)
-    norm: str = "batch"  # "batch" or "none"
-    norm_affine: bool = True  # FR paper: False
-    norm_running_stats: bool = True  # FR paper: False (batch statistics at inference)
-    bilinear: bool = False  # up-sample by bilinear interpolation instead of transposed convs
+    """A UNet's shape. Every field is given: `from_dict` fills a partial block with the study's
+    defaults (the config schema's `model` block); `MILESIAL` below is the FR paper's 31M network."""
+
+    in_channels: int
+    classes: int
+    width: int  # channels of the first level; level k has width * 2**k
+    depth: int  # number of down-sampling steps
+    bias: bool  # bias on the 3x3 convs (milesial: off, BatchNorm follows)
+    norm: str  # "batch" or "none"
+    norm_affine: bool  # FR paper: False
+    norm_running_stats: bool  # FR paper: False (batch statistics at inference)
+    bilinear: bool  # up-sample by bilinear interpolation instead of transposed convs
 
     def __post_init__(self):
-        assert self.width >= 1 and self.depth >= 1, "width and depth must be positive"
-        assert self.norm in ("batch", "none"), f"norm must be 'batch' or 'none', got {self.norm!r}"
+        if not (self.width >= 1 and self.depth >= 1):
+            raise ConfigError(f"model: width and depth must be positive, got width {self.width}, depth {self.depth}")
+        if self.norm not in ("batch", "none"):
+            raise ConfigError(f"model.norm: 'batch' or 'none', not {self.norm!r}")
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> "UNetConfig":
+        """The UNet of `d` (a `model` block, whole or in part) over the study's defaults."""
         known = {f.name for f in fields(cls)}
         unknown = set(d) - known
         if unknown:
-            raise KeyError(f"unknown UNet keys {sorted(unknown)}; known: {sorted(known)}")
-        return cls(**d)
+            raise ConfigError(f"model: unknown UNet keys {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**{**block_defaults("model"), **d})
+
+
+#: milesial's `UNet(3, 2, bilinear=False)`, the network of the FR paper (31,037,698 parameters)
+MILESIAL = UNetConfig(in_channels=3, classes=2, width=64, depth=4, bias=False, norm="batch", norm_affine=True,
+                      norm_running_stats=True, bilinear=False)
 
 
 def _norm(channels: int, cfg: UNetConfig) -> nn.Module:
@@ -121,7 +135,7 @@ class OutConv(nn.Module):
 class UNet(nn.Module):
     """UNet returning per-pixel logits of shape (N, classes, H, W)."""
 
-    def __init__(self, cfg: UNetConfig = UNetConfig()):
+    def __init__(self, cfg: UNetConfig):
         super().__init__()
         self.cfg = cfg
         w, d = cfg.width, cfg.depth

@@ -1,0 +1,45 @@
+"""Study defaults, read from their one home: the config schema (`workflow/schemas/config.schema.yaml`).
+
+Snakemake fills them into the config before any job runs (`snakemake.utils.validate(...,
+set_default=True)`); Python that is handed a partial block (a test, a notebook, a direct call of a
+job's function) fills it from the same schema here, so a default is never written twice. frbench
+reads the schema from the checkout it is installed from (`pip install -e .`, as `make setup` does).
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import yaml
+
+from .errors import ConfigError
+
+SCHEMA = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "config.schema.yaml"
+
+
+@functools.lru_cache(maxsize=1)
+def schema() -> dict:
+    try:
+        return yaml.safe_load(SCHEMA.read_text())
+    except OSError as e:
+        raise ConfigError(f"{SCHEMA}: the config schema, where every study default lives, cannot be read "
+                          f"({e.strerror}); install frbench from its checkout (pip install -e .)") from None
+
+
+def _defaults(block: dict) -> dict:
+    return {key: spec["default"] for key, spec in block.get("properties", {}).items() if "default" in spec}
+
+
+def block_defaults(name: str) -> dict:
+    """Defaults of a top-level block: `model`, or the training budget (`train`, `finetune`)."""
+    s = schema()
+    if name in ("train", "finetune"):
+        return _defaults(s["$defs"]["train_budget"])
+    return _defaults(s["properties"][name])
+
+
+def method_defaults(method: str) -> dict:
+    """Defaults of a method's config block besides its levels ({} for a method the schema does not list)."""
+    spec = schema()["properties"]["methods"]["properties"].get(method, {})
+    return {k: v for k, v in _defaults(spec).items() if k != "levels"}
