@@ -19,9 +19,16 @@ def _json_arg(text: str) -> dict:
         raise argparse.ArgumentTypeError(f"not valid JSON: {e}") from None
 
 
-def _key_args(p, *names):
+def _required(p, *names, type=str):
+    """Required options `--name` (a dash for an underscore), each of `type`."""
     for name in names:
-        p.add_argument(f"--{name}", required=True, type=int if name == "seed" else str)
+        p.add_argument(f"--{name.replace('_', '-')}", required=True, type=type)
+
+
+def _key_args(p, *names):
+    """The options that name one model: method, level, seed (an integer), fmt, device."""
+    for name in names:
+        _required(p, name, type=int if name == "seed" else str)
 
 
 def cmd_data(a):
@@ -104,7 +111,7 @@ def cmd_report(a):
 
 
 def cmd_reference(a):
-    from .methods.fr import import_reference
+    from .reference_job import import_reference
 
     record = import_reference(folder=a.dir, size=tuple(a.size), out_checkpoint=a.out_checkpoint,
                               out_dataset=a.out_dataset, out_record=a.out_record, threads=a.threads)
@@ -161,14 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("bench-one", help="(worker) time and score one model in this process")
-    p.add_argument("--model", required=True)
-    p.add_argument("--fmt", required=True)
-    p.add_argument("--data", required=True)
-    p.add_argument("--warmup", type=int, required=True)
-    p.add_argument("--iters", type=int, required=True)
-    p.add_argument("--threads", type=int, required=True)
+    _required(p, "model", "fmt", "data", "out")
+    _required(p, "warmup", "iters", "threads", type=int)
     p.add_argument("--dice-images", type=int, default=0)
-    p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_bench_one)
 
     p = sub.add_parser("summarize", help="gather result files into summary.csv")
@@ -183,13 +185,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_summarize)
 
     p = sub.add_parser("figures", help="draw the figures (PNG, PDF) and tables (CSV, LaTeX) from the tables")
-    p.add_argument("--summary", required=True)
-    p.add_argument("--samples", required=True)
-    p.add_argument("--curves", required=True)
-    p.add_argument("--comparisons", required=True)
+    _required(p, "summary", "samples", "curves", "comparisons", "outdir")
     p.add_argument("--names", nargs="+", required=True, help="the figures to draw")
     p.add_argument("--config-json", type=_json_arg, required=True, help='{"report": {...}}')
-    p.add_argument("--outdir", required=True)
     p.set_defaults(func=cmd_figures)
 
     p = sub.add_parser("report", help="render report.html from summary.csv, comparisons.csv and the figures")
