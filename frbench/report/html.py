@@ -11,6 +11,7 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
+from .controls import GROUP
 from .significance import TEST_NAME
 from .tables import answers, comparison, fmt_num, is_missing
 
@@ -33,8 +34,14 @@ def _environment() -> jinja2.Environment:
                              autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
                              undefined=jinja2.StrictUndefined)
     env.filters.update(num=fmt_num, bytes=fmt_bytes, signed=lambda x: f"{x:+.3f}".replace("-", "−"),
-                       fixed=lambda x, digits: "–" if is_missing(x) else f"{x:.{digits}f}")
+                       fixed=lambda x, digits: "–" if is_missing(x) else f"{x:.{digits}f}", mixed_fields=mixed_fields)
     return env
+
+
+def mixed_fields(text: str) -> str:
+    """The fields a `mixed_metadata` text names ("threads: 1, 2; torch: 2.12.0, 2.13.0" -> "threads, torch"):
+    the flag's short form; the values go in its tooltip and in "Seeds pooled with differing metadata"."""
+    return ", ".join(part.split(":", 1)[0].strip() for part in str(text).split(";") if part.strip())
 
 
 def _records(df: pd.DataFrame) -> list[dict]:
@@ -60,14 +67,23 @@ def convergence(summary: pd.DataFrame, baseline: str = "baseline") -> dict | Non
 def render_report(summary: pd.DataFrame, comparisons: pd.DataFrame, figures: dict[str, Path], provenance: dict,
                   rerun: str, dice_budget: float, fidelity_tolerance: float) -> str:
     table = comparison(summary, comparisons, fidelity_tolerance)
+    # seeds pooled with differing runtime, versions or thread counts (summary.mixed_metadata): flagged per row
+    mixed = table.loc[table["mixed_metadata"].notna(), [*GROUP, "mixed_metadata"]]
+    flag = {tuple(r[:-1]): r[-1] for r in mixed.itertuples(index=False)}
+    best = answers(table, dice_budget)
+    best["mixed_metadata"] = [flag.get(tuple(r)) for r in best[GROUP].itertuples(index=False)]
     devices = (summary.dropna(subset=["device_name"]).groupby("device")["device_name"].first().to_dict()
                if "device_name" in summary else {})
     failed = summary[summary["error"].notna()]
     unstable = summary[summary["warnings"].fillna("") != ""]
     ok = summary[summary["error"].isna()]
-    threads = sorted({int(t) for t in ok["threads"].dropna()}) if "threads" in ok else []
+    # every thread count the successful rows ran with, never one row's for all: "unknown" where a runtime
+    # could not set it (null in the result file)
+    threads = [str(t) for t in sorted({int(t) for t in ok["threads"].dropna()})] if "threads" in ok else []
+    if "threads" in ok and ok["threads"].isna().any():
+        threads.append("unknown")
     return _environment().get_template("report.html.j2").render(
-        answers=_records(answers(table, dice_budget)), table=_records(table), rows=_records(summary),
+        answers=_records(best), table=_records(table), rows=_records(summary), mixed=_records(mixed),
         failed=_records(failed), unstable=_records(unstable), convergence=convergence(summary),
         figures={name: _data_uri(path) for name, path in figures.items()}, threads=threads,
         provenance=provenance, devices=devices, rerun=rerun, dice_budget=dice_budget, flat_gain=FLAT_GAIN,

@@ -13,10 +13,18 @@ curves: every training epoch record (loss, val Dice, and what hooks add, such
 as FR's kept coefficients), for training curves.
 dice: every exported model's Dice on every test image (long format).
 comparisons: every row against its control (frbench.report.controls).
+
+Seeds pooled into one report row (`seed_table`) must have run under the same conditions, as
+pyperf checks a benchmark's metadata before it merges runs: the runtime (name and version),
+the frbench and torch versions, and the thread count (`POOLED_METADATA`). Where they differ
+the row is kept, never refused (a bad input loses no other result), but flagged: its
+`mixed_metadata` names each differing field with its values ("threads: 1, 2"), the report
+shows it, and `gather` warns on stderr.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import NamedTuple
 
 import numpy as np
@@ -33,6 +41,7 @@ def _bench_row(r: dict) -> dict:
     r = with_stats(r)
     stats, mem, acc = r.get("stats") or {}, r.get("memory") or {}, r.get("accuracy") or {}
     runtime, device = r.get("runtime") or {}, r.get("device") or {}
+    packages = (r.get("provenance") or {}).get("packages") or {}
     row = {**r["key"], "error": r.get("error")}
     row.update({f"{k}_ms": stats.get(k) for k in ("mean", "std", "min", "p50", "p90", "p99", "max", "trimmed_mean")})
     row.update(load_ms=r.get("load_ms"), first_inference_ms=r.get("first_inference_ms"),
@@ -40,6 +49,7 @@ def _bench_row(r: dict) -> dict:
                peak_rss_kb=mem.get("peak_rss"), rss_before_load_kb=mem.get("rss_before_load"),
                rss_after_load_kb=mem.get("rss_after_load"), dice=acc.get("dice"), dice_images=acc.get("images"),
                runtime=runtime.get("name"), runtime_version=runtime.get("version"),
+               frbench_version=packages.get("frbench"), torch_version=packages.get("torch"),
                device_name=device.get("cpu") or device.get("model"), emulator=device.get("emulator"),
                load_avg_1m=(device.get("load_avg") or [None])[0], warnings="; ".join(r.get("warnings") or []),
                git_commit=((r.get("provenance") or {}).get("git") or {}).get("commit"),
@@ -59,7 +69,14 @@ def _export_row(e: dict) -> dict:
             "params_eager": e.get("params_eager"), "fidelity_max_abs": fid.get("max_abs_diff"),
             "dice_eager": fid.get("dice_eager"), "mobile_optimized": (e.get("exporter") or {}).get("mobile_optimized"),
             "dense_file_bytes": dense, "floor_bytes": e.get("floor_bytes"), "dense_params": e.get("dense_params"),
-            "graph_signature": (e.get("graph") or {}).get("signature")}
+            "graph_signature": (e.get("graph") or {}).get("signature"), "method_facts": method_facts(e)}
+
+
+def method_facts(e: dict) -> str | None:
+    """The facts a method declared of its export (`ExportForm.facts`, named in `method_facts`), those
+    that are numbers or flags, as "name=value; ..."; None where it declared none."""
+    shown = [f"{k}={e[k]}" for k in e.get("method_facts") or [] if isinstance(e.get(k), (bool, int, float))]
+    return "; ".join(shown) or None
 
 
 def _train_row(t: dict) -> dict:
@@ -118,6 +135,8 @@ def gather(bench_files, export_files, train_files) -> Results:
             df["error"] = df[stage].where(df[stage].notna(), df["error"])
             df = df.drop(columns=stage)
     summary = add_baseline_ratios(add_graph_differs(df)).sort_values(KEY).reset_index(drop=True)
+    for warning in metadata_warnings(summary):
+        print(f"warning: {warning}", file=sys.stderr)
     dice = per_image_dice(bench_records)
     return Results(summary, samples, curves, dice, compare(summary, dice))
 
@@ -195,7 +214,8 @@ def add_graph_differs(df: pd.DataFrame, baseline: str = "baseline") -> pd.DataFr
 
 
 def seed_table(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Mean and 95 % t-interval half-width over seeds, per (method, level, fmt, device)."""
+    """Mean and 95 % t-interval half-width over seeds, per (method, level, fmt, device); and
+    `mixed_metadata`, what differs between the seeds pooled (`differing_metadata`), or None."""
     from scipy import stats
 
     groups = df[df["error"].isna()].groupby(GROUP, sort=True)
@@ -206,4 +226,63 @@ def seed_table(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
         t = stats.t.ppf(0.975, np.maximum(n - 1, 1))
         out[col] = g.mean()
         out[col + "_ci95"] = np.where(n > 1, t * sd / np.sqrt(n), np.nan)
+    # flagged where the seeds pooled here did not run under the same conditions (see POOLED_METADATA)
+    out["mixed_metadata"] = pd.Series([differing_metadata(g) for _, g in groups], index=out.index, dtype=object)
+    if "method_facts" in df:
+        out["method_facts"] = pd.Series([_one_value(g["method_facts"]) for _, g in groups], index=out.index, dtype=object)
     return out.reset_index()
+
+
+def _one_value(values: pd.Series) -> str | None:
+    """The seeds' common text, or a pointer to the per-seed rows where they differ."""
+    shown = set(values.dropna())
+    return shown.pop() if len(shown) == 1 else ("differ by seed (summary.csv)" if shown else None)
+
+
+# What the seeds pooled into one row must share (summary.csv column: how the flag names it). Older
+# summaries lack some columns: those are not checked.
+POOLED_METADATA = {"runtime": "runtime", "runtime_version": "runtime version", "frbench_version": "frbench",
+                   "torch_version": "torch", "threads": "threads"}
+
+
+def _shown(value) -> str:
+    """A metadata value as the flag prints it: 2.0 (a CSV's integer column with a gap) as 2, a gap as "none"."""
+    if value is None or (pd.api.types.is_scalar(value) and pd.isna(value)):
+        return "none"
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _sort_key(text: str):
+    return (0, int(text), "") if text.isdigit() else (1, 0, text)
+
+
+def differing_metadata(rows: pd.DataFrame) -> str | None:
+    """Which of POOLED_METADATA differ between `rows` (the seeds pooled into one report row) and their
+    values, "threads: 1, 2; torch: 2.12.0, 2.13.0"; None where they agree. A missing value counts as a
+    value of its own, "none": it is not known to agree."""
+    differ = []
+    for col, name in POOLED_METADATA.items():
+        if col not in rows:
+            continue
+        values = sorted({_shown(v) for v in rows[col].astype(object)}, key=_sort_key)
+        if len(values) > 1:
+            differ.append(f"{name}: {', '.join(values)}")
+    return "; ".join(differ) or None
+
+
+def mixed_metadata(df: pd.DataFrame) -> pd.DataFrame:
+    """Per (method, level, fmt, device) with a successful seed: `mixed_metadata`, what differs between
+    the successful seeds pooled into that row (`differing_metadata`), or None."""
+    groups = df[df["error"].isna()].groupby(GROUP, sort=True)
+    rows = [{**dict(zip(GROUP, key)), "mixed_metadata": differing_metadata(group)} for key, group in groups]
+    return pd.DataFrame(rows, columns=[*GROUP, "mixed_metadata"]).astype({"mixed_metadata": object})
+
+
+def metadata_warnings(df: pd.DataFrame) -> list[str]:
+    """One line per row whose pooled seeds differ in POOLED_METADATA, naming the row and what differs."""
+    mixed = mixed_metadata(df).dropna(subset=["mixed_metadata"])
+    return [f"{r.method}/{r.level} on {r.fmt}/{r.device}: seeds pooled with differing metadata ({r.mixed_metadata});"
+            " kept and flagged in the report, but its means mix these conditions"
+            for r in mixed.itertuples(index=False)]
