@@ -1,4 +1,5 @@
 import json
+import os
 
 import pytest
 import torch
@@ -84,3 +85,69 @@ def test_export_record_holds_the_graph(tiny_checkpoint, tiny_dataset, tmp_path):
     assert record["graph"] == EXPORTERS.get("ptl").graph(tmp_path / "model.ptl")
     assert record["graph"]["ops"]["aten::_convolution"] == sum(
         isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)) for m in load_model(tiny_checkpoint)[0].modules())
+
+
+# ---- what a phone downloads: the file's bytes, where they go, nothing the runtime does not read ------------
+
+
+@pytest.mark.parametrize("fmt", ["ptl", "pte"])
+def test_bytes_split_into_program_weights_and_container_add_up_to_the_file(fmt, tiny_checkpoint, tiny_dataset,
+                                                                          tmp_path):
+    record = export_model(key={**KEY, "fmt": fmt}, checkpoint=tiny_checkpoint, data=tiny_dataset,
+                          out=tmp_path / f"model.{fmt}", record_out=tmp_path / f"export_{fmt}.json")
+    split = record["bytes_split"]
+    assert set(split) == {"program", "weights", "container"} and min(split.values()) > 0
+    assert sum(split.values()) == record["bytes"] == (tmp_path / f"model.{fmt}").stat().st_size
+    stored = EXPORTERS.get(fmt).stored_tensors(tmp_path / f"model.{fmt}")
+    if fmt == "ptl":  # the tensor records are the weights, byte for byte
+        assert split["weights"] == sum(t.untyped_storage().nbytes() for t in stored.values())
+    else:  # XNNPACK folds BatchNorm into the convs: the weights are what the file holds, at most the state dict's
+        assert split["weights"] == sum(t.nbytes for t in stored.values())
+
+
+def test_the_ptl_holds_only_what_the_lite_interpreter_reads(tiny_checkpoint, tiny_dataset, tmp_path):
+    """No TorchScript source, no debug tables (absolute source paths), no traced inputs: the lite
+    interpreter does not read them, and a fresh process loads the file and gives the eager outputs."""
+    import subprocess
+    import sys
+    import zipfile
+
+    export_model(key=KEY, checkpoint=tiny_checkpoint, data=tiny_dataset, out=tmp_path / "model.ptl",
+                 record_out=tmp_path / "export_ptl.json")
+    with zipfile.ZipFile(tmp_path / "model.ptl") as z:
+        names = [n.split("/", 1)[1] for n in z.namelist()]
+    assert not [n for n in names if n.startswith(("code/", "traced_inputs")) or n.endswith(".debug_pkl")]
+    assert {"bytecode.pkl", "data.pkl", "constants.pkl", "version"} <= set(names)
+    images, _ = load_split(tiny_dataset, "test")
+    torch.save(images[:4], tmp_path / "x.pt")
+    script = ("import sys, torch\nfrom torch.jit.mobile import _load_for_lite_interpreter\n"
+              "m = _load_for_lite_interpreter(sys.argv[1])\n"
+              "torch.save(m(torch.load(sys.argv[2])), sys.argv[3])\n")
+    subprocess.run([sys.executable, "-c", script, str(tmp_path / "model.ptl"), str(tmp_path / "x.pt"),
+                    str(tmp_path / "y.pt")], check=True, capture_output=True)
+    model, _ = load_model(tiny_checkpoint)
+    with torch.no_grad():
+        torch.testing.assert_close(torch.load(tmp_path / "y.pt"), model(images[:4]), rtol=0, atol=1e-6)
+
+
+def test_two_checkouts_at_different_paths_write_the_same_bytes(tiny_checkpoint, tiny_dataset, tmp_path):
+    """The debug tables named absolute source paths; the phone's file holds none, so the same model
+    exported from checkouts at different places gives the same bytes."""
+    import shutil
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    files = []
+    for place in ("a", "a/much/longer/place/for/the/second/checkout"):
+        repo = tmp_path / place / "frbench-checkout"
+        shutil.copytree(ROOT / "frbench", repo / "frbench", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copytree(ROOT / "workflow" / "schemas", repo / "workflow" / "schemas")
+        out = tmp_path / f"{len(files)}.ptl"
+        subprocess.run([sys.executable, "-m", "frbench", "export", "--method", "baseline", "--level", "dense", "--seed",
+                        "0", "--fmt", "ptl", "--checkpoint", str(tiny_checkpoint), "--data", str(tiny_dataset),
+                        "--out", str(out), "--record", str(out.with_suffix(".json"))],
+                       check=True, capture_output=True, cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)})
+        files.append(out.read_bytes())
+    assert files[0] == files[1]

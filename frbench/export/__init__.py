@@ -27,6 +27,10 @@ class Exporter(Protocol):
     def graph(self, path: Path) -> dict:
         """The graph the file runs (`frbench.export.graph.graph_record`)."""
 
+    def split(self, path: Path) -> dict:
+        """Where the file's bytes go, read back from it: `program` (bytecode or instructions, a
+        delegate's graph), `weights` (tensor data) and `container` (the rest); they add up to its size."""
+
 
 EXPORTERS: Registry[Exporter] = Registry("exporter (model format)")
 

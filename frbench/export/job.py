@@ -79,8 +79,8 @@ def fidelity(model, exported, runtime, images, masks) -> dict:
 
 
 def measure(exporter, path) -> dict:
-    """What a phone downloads: the file's bytes, and the numbers it stores, read back from it."""
-    return {**file_facts(path), **count_numbers(exporter.stored_tensors(path))}
+    """What a phone downloads: the file's bytes, where they go, and the numbers it stores, read back from it."""
+    return {**file_facts(path), **count_numbers(exporter.stored_tensors(path)), "bytes_split": exporter.split(path)}
 
 
 def also_exported(exporter, form, example) -> dict:

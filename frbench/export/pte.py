@@ -126,3 +126,7 @@ class ExecuTorchExporter:
     @staticmethod
     def stored_tensors(path) -> dict:
         return read_pte(path).tensors
+
+    @staticmethod
+    def split(path) -> dict:
+        return read_pte(path).split

@@ -51,6 +51,7 @@ _XNN_4BIT = {"xnn_datatype_qcint4", "xnn_datatype_qbint4"}
 class PteContents:
     tensors: dict = field(default_factory=dict)  # name -> tensor, each stored byte range once
     storage: dict = field(default_factory=dict)  # bytes by where they sit in the file
+    split: dict = field(default_factory=dict)  # program / weights / container bytes, adding up to the file
 
 
 def _raw_bytes(data: bytes) -> torch.Tensor:
@@ -244,12 +245,13 @@ def read_pte(path) -> PteContents:
                     contents.tensors[f"constant/{t.data_buffer_idx}"] = tensor
                 constant_bytes += tensor.nbytes
 
-    delegates, opaque = [], 0
+    delegates, opaque, delegate_graphs = [], 0, 0
     for plan in program.execution_plan:
         for i, delegate in enumerate(plan.delegates):
             blob, decoded = _delegate_blob(program, delegate)
             where = f"{plan.name}/delegate{i}"
             if decoded:
+                delegate_graphs += _xnn_delegate(blob)[0].flatbuffer_size
                 tensors = _xnnpack_constants(blob, named, f"{path} {where}")
                 used_named.update(k.removeprefix("named/") for k in tensors if k.startswith("named/"))
                 contents.tensors.update(tensors)
@@ -262,7 +264,26 @@ def read_pte(path) -> PteContents:
         if key not in used_named:
             contents.tensors[f"named/{key}:opaque"] = _raw_bytes(blob)
             opaque += len(blob)
-    contents.storage = {"file_bytes": path.stat().st_size, "constant_buffer_bytes": constant_bytes,
+    file_bytes = path.stat().st_size
+    contents.storage = {"file_bytes": file_bytes, "constant_buffer_bytes": constant_bytes,
                         "named_data_bytes": sum(len(b) for b in named.values()), "delegates": delegates,
                         "opaque_bytes": opaque}
+    # program: the program's flatbuffer (less the constants it holds inline, when no constant segment
+    # holds them) and each delegate's graph; weights: every tensor's stored bytes (an undecoded
+    # delegate's whole blob among them); container: headers, segment alignment, the rest
+    inline = constant_bytes if not program.constant_segment.offsets else 0
+    weights = sum(t.nbytes for t in contents.tensors.values())
+    program_bytes = _program_size(path) - inline + delegate_graphs
+    contents.split = {"program": program_bytes, "weights": weights, "container": file_bytes - program_bytes - weights}
     return contents
+
+
+def _program_size(path: Path) -> int:
+    """Bytes of the program's flatbuffer: from the file's extended header (at byte 8), or the whole
+    file where it has none (no segments)."""
+    from executorch.exir._serialize._program import _ExtendedHeader
+
+    with open(path, "rb") as f:
+        head = f.read(_ExtendedHeader.NUM_HEAD_BYTES)
+    header = _ExtendedHeader.from_bytes(head[8:])
+    return header.program_size if header.is_valid() else path.stat().st_size

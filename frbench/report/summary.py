@@ -61,10 +61,14 @@ def _export_row(e: dict) -> dict:
     fid = e.get("fidelity") or {}
     # A model that stores a compact form (FR) records the plain dense export of the same weights;
     # a file that is dense itself (`compact: false`) is its own dense export.
-    dense = (e.get("dense_export") or {}).get("bytes")
+    dense_export = e.get("dense_export") or {}
+    dense, dense_weights = dense_export.get("bytes"), (dense_export.get("bytes_split") or {}).get("weights")
+    split = e.get("bytes_split") or {}
     if dense is None and e.get("compact") is False:
-        dense = e.get("bytes")
+        dense, dense_weights = e.get("bytes"), split.get("weights")
     return {**e["key"], "export_error": e.get("error"), "file_bytes": e.get("bytes"), "gzip_bytes": e.get("gzip_bytes"),
+            "weights_bytes": split.get("weights"), "program_bytes": split.get("program"),
+            "container_bytes": split.get("container"), "dense_weights_bytes": dense_weights,
             "stored_numbers": e.get("stored_numbers"), "nonzero_numbers": e.get("nonzero_numbers"),
             "params_eager": e.get("params_eager"), "fidelity_max_abs": fid.get("max_abs_diff"),
             "dice_eager": fid.get("dice_eager"), "mobile_optimized": (e.get("exporter") or {}).get("mobile_optimized"),
@@ -153,14 +157,17 @@ def add_baseline_ratios(df: pd.DataFrame, baseline: str = "baseline") -> pd.Data
     its own dense export / its file; no speed-up (its dense model was not benchmarked).
     `ratio_against` says which: "baseline" or "own dense"."""
     df = df.copy()
-    for col in ("compression_by_count", "compression_by_bytes", "speedup_p50"):
+    for col in ("weights_bytes", "dense_weights_bytes"):  # absent from summaries written before the split
+        if col not in df:
+            df[col] = np.nan
+    for col in ("compression_by_count", "compression_by_bytes", "compression_by_weights", "speedup_p50"):
         df[col] = np.nan
     df["only_on_paper"] = False
     df["ratio_against"] = None
     ok = df["error"].isna()
     own_dense = df["dense_params"].notna() if "dense_params" in df else pd.Series(False, index=df.index)
     base = df[ok & (df["method"] == baseline)].groupby(["fmt", "device"])[
-        ["stored_numbers", "file_bytes", "p50_ms", "params_eager"]].mean()
+        ["stored_numbers", "file_bytes", "weights_bytes", "p50_ms", "params_eager"]].mean()
     for (fmt, device), b in base.iterrows():
         rows = ok & (df["fmt"] == fmt) & (df["device"] == device)
         if "dense_params" in df:
@@ -169,6 +176,7 @@ def add_baseline_ratios(df: pd.DataFrame, baseline: str = "baseline") -> pd.Data
         df.loc[rows, "ratio_against"] = "baseline"
         df.loc[rows, "compression_by_count"] = b["stored_numbers"] / df.loc[rows, "stored_numbers"]
         df.loc[rows, "compression_by_bytes"] = b["file_bytes"] / df.loc[rows, "file_bytes"]
+        df.loc[rows, "compression_by_weights"] = b["weights_bytes"] / df.loc[rows, "weights_bytes"]
         df.loc[rows, "speedup_p50"] = b["p50_ms"] / df.loc[rows, "p50_ms"]
         # 1 % tolerance on both: a file a few bytes smaller is no compression. The baseline's own
         # graph (graph_differs False) with other weight values cannot run faster: a faster p50 is noise.
@@ -183,6 +191,7 @@ def add_baseline_ratios(df: pd.DataFrame, baseline: str = "baseline") -> pd.Data
     if own.any():
         df.loc[own, "compression_by_count"] = df.loc[own, "dense_params"] / df.loc[own, "stored_numbers"]
         df.loc[own, "compression_by_bytes"] = df.loc[own, "dense_file_bytes"] / df.loc[own, "file_bytes"]
+        df.loc[own, "compression_by_weights"] = df.loc[own, "dense_weights_bytes"] / df.loc[own, "weights_bytes"]
         df.loc[own, "ratio_against"] = "own dense"
     return df
 
@@ -221,6 +230,9 @@ def seed_table(df: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     groups = df[df["error"].isna()].groupby(GROUP, sort=True)
     out = groups.size().rename("seeds").to_frame()
     for col in columns:
+        if col not in df:  # a summary written before the column existed
+            out[col] = out[col + "_ci95"] = np.nan
+            continue
         g = groups[col]
         n, sd = g.count(), g.std(ddof=1)
         t = stats.t.ppf(0.975, np.maximum(n - 1, 1))

@@ -25,9 +25,9 @@ from .controls import GROUP
 from .significance import BETTER, NO_DIFFERENCE
 from .summary import against_own_dense, seed_table
 
-COMPARISON_COLUMNS = ["dice", "file_bytes", "gzip_bytes", "stored_numbers", "nonzero_numbers",
-                      "compression_by_count", "compression_by_bytes", "load_ms", "p50_ms", "p90_ms", "peak_rss_kb",
-                      "train_seconds", "train_peak_rss_kb", "fidelity_max_abs"]
+COMPARISON_COLUMNS = ["dice", "file_bytes", "weights_bytes", "gzip_bytes", "stored_numbers", "nonzero_numbers",
+                      "compression_by_count", "compression_by_bytes", "compression_by_weights", "load_ms", "p50_ms",
+                      "p90_ms", "peak_rss_kb", "train_seconds", "train_peak_rss_kb", "fidelity_max_abs"]
 VERDICT_COLUMNS = ["role", "control", "images", "delta", "delta_low", "delta_high", "p", "paired_seeds", "verdict",
                    "note", "test"]
 
