@@ -5,8 +5,8 @@
 
 1. Unpacking UNet-31M from its 759 coefficients (the paper's released model, ../shared/fr_reference;
    without it, random coefficients at the same 23 shapes, 33 per layer): what the compact `.ptl`
-   does once, at its first call (frbench.fr.compact.rebuild_weight: the first rows of each DCT
-   matrix, three matrix products per layer). Against the floor (allocating and writing the 124 MB
+   does once, at its first call (frbench.fr.compact.rebuild: the first rows of each DCT matrix,
+   one tensordot per dimension). Against the floor (allocating and writing the 124 MB
    of dense weights) and the reference approach, an FFT-based N-D inverse DCT of every full dense
    coefficient tensor: the released code's (one torch.fft inverse DCT per dimension in turn, its
    `idct_4d`, redone here), and scipy.fft.idctn (pocketfft, C++) as the fastest such route.
@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 
 from frbench.data.dataset import split_sizes  # noqa: E402
 from frbench.fr import compact_coefficients, zigzag_order  # noqa: E402
-from frbench.fr.compact import rebuild_weight, script_compact  # noqa: E402
+from frbench.fr.compact import CompactUNet, rebuild, unpack  # noqa: E402
 from frbench.hostinfo import cpu_model  # noqa: E402
 
 UNPACK_TARGET_MS = 50.0
@@ -139,11 +139,12 @@ def unpack_part(folder: Path, samples: int, threads: int) -> dict:
     print(f"1. Unpacking UNet-31M: {len(packed)} layers, {sum(v.numel() for v, _ in packed)} coefficients "
           f"-> {numel:,} weights ({4 * numel / 1e6:.0f} MB float32); {source}")
     results = {}
-    results["frbench rebuild_weight (eager)"] = bench(lambda: [rebuild_weight(v, s) for v, s in packed], 3, samples)
-    if model is not None:  # the same code as the phone runs it: TorchScript, every packed layer's unpack()
-        scripted = script_compact(model)
-        layers = [m for _, m in scripted.named_modules() if hasattr(m, "unpack")]
-        results["frbench unpack (TorchScript, compact .ptl)"] = bench(lambda: [m.unpack() for m in layers], 3, samples)
+    results["frbench rebuild (eager)"] = bench(lambda: [rebuild(v, s) for v, s in packed], 3, samples)
+    if model is not None:  # the same code as the phone runs it: TorchScript, the compact module's unpack
+        compact, scripted = CompactUNet(model), torch.jit.script(unpack)
+        results["frbench unpack (TorchScript, compact .ptl)"] = bench(
+            lambda: scripted(compact.coeffs, compact.extras, compact.layout, compact.bias_sizes, compact.norms), 3,
+            samples)
     results["floor: allocate and write the weights"] = bench(
         lambda: [torch.empty(s).fill_(1.0) for _, s in packed], 3, samples)
     full = dense_coefficients(packed)
@@ -157,7 +158,7 @@ def unpack_part(folder: Path, samples: int, threads: int) -> dict:
         lambda: [scipy.fft.idctn(c, type=2, norm="ortho", workers=threads) for c in numpy_full], 1, slow)
     for name, run in results.items():
         print(line(name, run))
-    ours = statistics.median(results["frbench rebuild_weight (eager)"]["values"])
+    ours = statistics.median(results["frbench rebuild (eager)"]["values"])
     ref = {name: statistics.median(run["values"]) / ours for name, run in results.items() if name.startswith("reference")}
     print(f"  target <= {UNPACK_TARGET_MS:.0f} ms: {'met' if ours <= UNPACK_TARGET_MS else 'MISSED'} (median "
           f"{ours:.1f} ms; " + ", ".join(f"{r:.0f}x faster than {n.removeprefix('reference: ')}" for n, r in ref.items())

@@ -12,7 +12,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from frbench.contract import ExportForm
 from frbench.errors import ConfigError
+from frbench.export.ptl import LiteExporter
 from frbench.fr import (
     FRConv2d,
     FRConvTranspose2d,
@@ -29,7 +31,7 @@ from frbench.fr import (
     keep_mask,
     kept_counts,
     next_ratio,
-    save_ptl,
+    script_compact,
     target_count,
     to_fr,
     zigzag_order,
@@ -340,24 +342,26 @@ def test_ptl_round_trip_through_lite_interpreter(cfg, tmp_path):
     _round_to_float16(model)
     path = tmp_path / "model.ptl"
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # lite interpreter and torch.jit.load are deprecated
-        size = save_ptl(model, path)
+        warnings.simplefilter("ignore", DeprecationWarning)  # the lite interpreter is deprecated
+        LiteExporter.write(ExportForm(model, program=script_compact(model)), torch.rand(1, 3, 32, 32), path)
         lite = _load_for_lite_interpreter(str(path))
-        state = torch.jit.load(str(path)).state_dict()  # the same file also loads as TorchScript
-    assert size == path.stat().st_size
     x = torch.rand(1, 3, 50, 75)
     with torch.no_grad():
         want = model(x)
     torch.testing.assert_close(lite(x), want, atol=1e-5, rtol=1e-5)
     torch.testing.assert_close(lite(x), want, atol=1e-5, rtol=1e-5)  # second call: unpacked weights
 
-    kept = sum(kept_counts(model).values())
-    assert sum(t.numel() for k, t in state.items() if k.endswith(".coeffs")) == kept
-    assert all(t.dtype == torch.float16 for k, t in state.items() if k.endswith(".coeffs"))
-    packed = [k.removesuffix(".coeffs") for k in state if k.endswith(".coeffs")]
-    assert len(packed) == len(kept_counts(model)) and all(state[f"{p}.weight"].numel() == 0 for p in packed)
-    stored = sum(t.numel() * t.element_size() for t in state.values())
-    assert stored == floor_bytes(model) - 4 * 4 * len(kept_counts(model))  # the floor less the shapes
+    # what the file stores as tensors, read back from it: the kept coefficients (float16) and the other
+    # tensors (float32, less BatchNorm's step counters); each layer's kept count and shape are the program's
+    stored = LiteExporter.stored_tensors(path)
+    layers = len(kept_counts(model))
+    assert {k: (t.dtype, t.numel()) for k, t in stored.items()} == {
+        "coeffs": (torch.float16, sum(kept_counts(model).values())),
+        "extras": (torch.float32, sum(t.numel() for k, t in model.state_dict().items()
+                                      if not k.endswith(("coeffs", "kept", "num_batches_tracked"))))}
+    counters = 8 * sum(k.endswith("num_batches_tracked") for k in model.state_dict())
+    stored = sum(t.numel() * t.element_size() for t in stored.values())
+    assert stored == floor_bytes(model) - 4 * 4 * layers - counters  # the floor less the shapes (the program's)
 
     with zipfile.ZipFile(path) as z:  # tensor records in the file: exactly those bytes
         data = sum(i.file_size for i in z.infolist() if "/data/" in i.filename and "/.data/" not in i.filename)

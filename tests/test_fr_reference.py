@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from frbench.fr import compact_coefficients, floor_bytes, kept_counts, save_ptl
+from frbench.contract import ExportForm
+from frbench.export.ptl import LiteExporter
+from frbench.fr import compact_coefficients, floor_bytes, kept_counts, script_compact
 from frbench.fr.reference import (
     EXPECTED_MEAN_DICE,
     load_reference,
@@ -116,9 +118,14 @@ def test_fr_model_equals_dense_model_and_exports_759_coefficients(tmp_path):
         torch.testing.assert_close(dense(x), want, atol=1e-2, rtol=1e-2)  # float16 rounding: small change
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        save_ptl(fr, tmp_path / "unet_fr.ptl")
+        LiteExporter.write(ExportForm(fr, program=script_compact(fr)), x, tmp_path / "unet_fr.ptl")
         lite = _load_for_lite_interpreter(str(tmp_path / "unet_fr.ptl"))
     torch.testing.assert_close(lite(x), want, atol=1e-4, rtol=1e-4)
+    # the phone's file of the paper's 31M-parameter UNet: at most 16 kB (the paper's own torch.save file is
+    # 40.5 kB), whose weights are the 759 float16 coefficients (the floor, 1,886 B, also counts the 23 shapes)
+    split = LiteExporter.split(tmp_path / "unet_fr.ptl")
+    assert (tmp_path / "unet_fr.ptl").stat().st_size == sum(split.values()) <= 16_000
+    assert split["weights"] == 759 * 2 <= floor_bytes(fr)
 
 
 @pytest.mark.slow  # 16 full-resolution (959x640) passes of a 31M-parameter UNet: two minutes on 2 CPU cores

@@ -161,9 +161,12 @@ def test_compact_ptl_export_and_its_record(tmp_path, tiny_dataset):
         rec = export_model(key={"method": "fr", "level": "r0.05", "seed": 0, "fmt": "ptl"}, checkpoint=str(path),
                            data=str(tiny_dataset), out=str(tmp_path / "fr.ptl"), record_out=str(tmp_path / "fr.json"))
     assert rec["error"] is None and rec["compact"] is True
-    # the file stores the kept coefficients, float16, and nothing else of the weights
-    assert rec["stored_by_dtype"]["float16"] == kept and rec["stored_numbers"] == kept  # (the empty weights: 0)
+    # the file stores the kept coefficients, float16, and nothing else as tensors (no biases, no BatchNorm
+    # affine parameters or statistics here): its weights payload, what a weights-only update downloads, is
+    # the coefficients; the layers' kept counts and shapes are the program's (the floor counts the shapes)
+    assert rec["stored_by_dtype"]["float16"] == kept and rec["stored_numbers"] == kept  # (the empty extras: 0)
     assert rec["floor_bytes"] == 2 * kept + 4 * 4 * 13 == floor_bytes(model)
+    assert rec["bytes_split"]["weights"] == 2 * kept <= rec["floor_bytes"]
     assert rec["kept_coefficients"] == kept and rec["dense_params"] == UNet(UNetConfig.from_dict(TINY_UNET)).num_params()
     dense = rec["dense_export"]
     # the dense file: every weight, and the zero biases of the transposed and output convs (8 + 4 + 2)

@@ -10,11 +10,11 @@ goes, so that a network is stored as a few low-frequency coefficients per layer.
 - zigzag: the N-D zigzag order that decides which coefficients are kept
 - schedule: the truncation schedule and its training hook
 - layers: FR layers, `to_fr`, checkpoint rebuild (`fr_arch`, `build_fr_unet`), `dense_unet`
-- compact: float16 zigzag-ordered storage and the lite-interpreter module
+- compact: float16 zigzag-ordered storage and the lite-interpreter module (the phone's program)
 - reference: the paper's released UNet and its 16 test images
 """
 
-from .compact import CompactUNet, compact_coefficients, floor_bytes, save_ptl, script_compact, stored_numbers
+from .compact import CompactUNet, compact_coefficients, floor_bytes, rebuild, script_compact, stored_numbers
 from .dct import dctn, idctn
 from .layers import FRConv2d, FRConvTranspose2d, FRLinear, build_fr_unet, dense_unet, fr_arch, fr_layers, kept_counts, to_fr
 from .schedule import TruncationHook, TruncationSchedule, final_count, final_counts, next_ratio, target_count
@@ -40,7 +40,7 @@ __all__ = [
     "keep_mask",
     "kept_counts",
     "next_ratio",
-    "save_ptl",
+    "rebuild",
     "script_compact",
     "stored_numbers",
     "target_count",

@@ -6,32 +6,36 @@ order, plus the tensor's shape, describes the layer completely: no indices are
 needed. That is the compression FR claims (Zhao et al., IEEE Access 2023: the
 released UNet stores 759 numbers for a 31M-parameter network).
 
-`CompactUNet` is the deployable form. It holds, per FR layer, only the float16
-vector of kept coefficients and the shape; everything else it stores is what the
-model has besides conv weights (biases, BatchNorm affine parameters and running
-statistics, if the UNet config has them). On its first call each layer rebuilds
-its dense float32 weight once (zigzag order recomputed from the shape, scatter
-into zeros, N-D inverse DCT) and keeps it; later calls run plain convolutions.
-It compiles with `torch.jit.script` and runs in PyTorch's mobile lite interpreter.
+`CompactUNet` is the deployable form: one module, so that the phone's file holds one
+small program and three tensors, not a module tree. `coeffs` is every FR layer's kept
+coefficients, float16, layer after layer; `extras` (float32) is everything else the model has (biases,
+BatchNorm affine parameters and running statistics, if the UNet config has them). The rest is
+the program's: each layer's kept count and shape, bias lengths and norms (integer attributes,
+stored with the module, not as tensors: 759 numbers for the paper's UNet, as it says). On its
+first call it rebuilds every dense float32 weight once (`rebuild`: zigzag order recomputed
+from the shape, scatter into a leading block of zeros, inverse DCT from that block) and
+keeps them; later calls run plain convolutions. The forward is the UNet's
+(frbench.models.UNet), written over those lists with ATen ops (no functional wrappers,
+whose argument checks would be compiled into the program), and every helper is a free
+function, inlined into the one method the file stores. It compiles with
+`torch.jit.script` and runs in PyTorch's mobile lite interpreter: about 8 kB of bytecode
+(the module tree it replaces took 71 kB).
 
 Export it before running it: a module that has run holds its dense weights, and
 saving it then would store them. Do not pass it through `optimize_for_mobile`
 either: freezing would fold or reject the one-time unpack.
 """
 
-import copy
-import os
-from typing import List, Optional
+import math
+from typing import List, Optional, Tuple
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from torch import Tensor
 
-from ..io import atomic_write_bytes
-from .dct import dct_rows, head_inverse
-from .layers import FRConv2d, FRConvTranspose2d, FRLinear, fr_layers
-from .zigzag import block_order, leading_block, zigzag_order
+from ..errors import ExportError
+from .layers import FRConv2d, FRConvTranspose2d, fr_layers
+from .zigzag import zigzag_order
 
 
 def _kept_vector(layer: nn.Module) -> Tensor:
@@ -73,126 +77,141 @@ def stored_numbers(model: nn.Module, kept: dict[str, int] | None = None) -> int:
     return sum(kept.values()) + sum(t.numel() for t in _other_tensors(model))
 
 
-def rebuild_weight(coeffs: Tensor, shape: List[int]) -> Tensor:
-    """Dense float32 weight of `shape` from its kept coefficients in zigzag order:
-    put them at zigzag ranks 0..K-1 of a leading block of zeros that holds those
-    ranks, then take the N-D inverse DCT of the whole tensor from that block
-    (`dct.head_inverse`: three matrix products for a conv weight, with only the
-    first rows of each DCT matrix computed)."""
-    k = coeffs.numel()
-    block = leading_block(shape, k)
-    head = torch.zeros(block, dtype=torch.float32, device=coeffs.device)
-    head.view(-1)[block_order(block, k).to(coeffs.device)] = coeffs.float()
-    rows = [dct_rows(shape[d], block[d], torch.float32, coeffs.device) for d in range(len(shape))]
-    return head_inverse(head, shape, rows, None)
+def _coordinate_sums(block: List[int]) -> Tensor:
+    sums = torch.zeros([1], dtype=torch.long)
+    for n in block:
+        sums = (sums.unsqueeze(1) + torch.arange(n).unsqueeze(0)).reshape(-1)
+    return sums
 
 
-class PackedLayer(nn.Module):
-    """An FR layer as stored: float16 `coeffs` (its K kept values, in zigzag order),
-    `shape` and `bias`; its dense `weight` stays empty until the first call, which
-    rebuilds it once. Then it runs F.conv2d, F.conv_transpose2d or F.linear (`kind`)
-    with the layer's hyper-parameters (zero padding only; a transposed conv keeps
-    its fixed output_padding and takes no output_size).
-
-    One class with plain (not constant) attributes, so that every packed layer
-    shares one compiled type.
-    """
-
-    kind: str
-    shape: List[int]
-    unpacked: bool
-    bias: Optional[Tensor]
-    stride: List[int]
-    padding: List[int]
-    dilation: List[int]
-    groups: int
-    output_padding: List[int]
-
-    def __init__(self, fr_layer: nn.Module):
-        super().__init__()
-        self.kind = _KINDS[type(fr_layer)]
-        self.shape = list(fr_layer.coeffs.shape)
-        self.register_buffer("coeffs", _kept_vector(fr_layer))
-        self.register_buffer("weight", torch.empty(0))
-        bias = fr_layer.bias
-        self.bias = None if bias is None else nn.Parameter(bias.detach().float().cpu().clone())
-        self.unpacked = False
-        self.stride, self.padding, self.dilation, self.groups, self.output_padding = [], [], [], 1, []
-        if self.kind != "linear":
-            if fr_layer.padding_mode != "zeros" or isinstance(fr_layer.padding, str):
-                raise ValueError(f"{fr_layer}: the compact model supports zero padding given as numbers only")
-            self.stride, self.padding = list(fr_layer.stride), list(fr_layer.padding)
-            self.dilation, self.groups = list(fr_layer.dilation), fr_layer.groups
-        if self.kind == "conv_transpose2d":
-            self.output_padding = list(fr_layer.output_padding)
-
-    @torch.jit.export
-    def unpack(self) -> None:
-        self.weight = rebuild_weight(self.coeffs, self.shape)
-        self.unpacked = True
-
-    def forward(self, x: Tensor) -> Tensor:
-        if not self.unpacked:
-            self.unpack()
-        if self.kind == "conv2d":
-            return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
-        if self.kind == "conv_transpose2d":
-            return F.conv_transpose2d(
-                x, self.weight, self.bias, self.stride, self.padding, self.output_padding, self.groups, self.dilation
-            )
-        return F.linear(x, self.weight, self.bias)
+def _dct_rows(n: int, rows: int) -> Tensor:
+    """The first `rows` rows of the n x n orthonormal DCT-II matrix (as `dct.dct_rows`, float32)."""
+    k = torch.arange(rows, dtype=torch.float64).unsqueeze(1)
+    c = torch.cos(math.pi * (2.0 * torch.arange(n, dtype=torch.float64).unsqueeze(0) + 1.0) * k / (2.0 * n))
+    c = c * math.sqrt(2.0 / n)
+    c[0] = c[0] / math.sqrt(2.0)
+    return c.float()
 
 
-_KINDS = {FRConv2d: "conv2d", FRConvTranspose2d: "conv_transpose2d", FRLinear: "linear"}
+def rebuild(coeffs: Tensor, shape: List[int]) -> Tensor:
+    """Dense float32 conv weight (O, I, kh, kw) from its kept coefficients in zigzag order: put
+    them at zigzag ranks 0..K-1 of a leading block (a, b, c, d) of zeros that holds those ranks
+    (as frbench.fr.zigzag's `leading_block` and `block_order`), then the inverse DCT from that
+    block in three matrix products, as `dct.head_inverse` does, smallest first."""
+    k, s = coeffs.numel(), 0
+    block = [min(n, 1) for n in shape]
+    while block != shape and int((_coordinate_sums(block) <= s).sum()) < k:
+        s = 2 * s + 1
+        block = [min(n, s + 1) for n in shape]
+    sums = _coordinate_sums(block)
+    order = torch.topk(sums * sums.numel() + torch.arange(sums.numel()), k, largest=False).indices
+    head = torch.zeros(block).view(-1).index_put_([order], coeffs.float())
+    a, b, c, d = block[0], block[1], block[2], block[3]
+    n_in, kernel = shape[1], shape[2] * shape[3]
+    v = head.view(a, b, c * d).transpose(1, 2).reshape(a * c * d, b).mm(_dct_rows(n_in, b))
+    u = v.view(a, c * d, n_in).transpose(1, 2).reshape(a * n_in, c * d)
+    u = u.mm(torch.kron(_dct_rows(shape[2], c), _dct_rows(shape[3], d)))
+    return _dct_rows(shape[0], a).t().mm(u.view(a, n_in * kernel)).view(shape)
 
 
-def _pack_in_place(model: nn.Module) -> None:
-    for _, parent in list(model.named_modules()):
-        for child_name, child in list(parent.named_children()):
-            if type(child) in _KINDS:
-                setattr(parent, child_name, PackedLayer(child))
+Unpacked = Tuple[List[Tensor], List[Optional[Tensor]], List[List[Optional[Tensor]]]]
+
+
+def unpack(coeffs: Tensor, extras: Tensor, layout: List[List[int]], bias_sizes: List[int],
+           norms: List[List[int]]) -> Unpacked:
+    """Every layer's dense weight and bias, and every norm's [weight, bias, running mean, running
+    var] (None where the config has none), from the compact storage."""
+    weights: List[Tensor] = []
+    biases: List[Optional[Tensor]] = []
+    params: List[List[Optional[Tensor]]] = []
+    at, off = 0, 0
+    for row, size in zip(layout, bias_sizes):  # kept count and shape (4); bias length (0: none)
+        weights.append(rebuild(coeffs[at : at + row[0]], row[1:5]))
+        at += row[0]
+        bias: Optional[Tensor] = None
+        if size > 0:
+            bias = extras[off : off + size]
+            off += size
+        biases.append(bias)
+    for channels, affine, running in norms:
+        norm: List[Optional[Tensor]] = []
+        for present in [affine, affine, running, running]:
+            norm.append(extras[off : off + channels] if present == 1 else None)
+            off += channels * present
+        params.append(norm)
+    return weights, biases, params
+
+
+def double_conv(x: Tensor, net: Unpacked, layer: int, norm: int) -> Tensor:
+    """(conv 3x3 => norm => ReLU) * 2: layers `layer`, `layer` + 1 and norms `norm`, `norm` + 1."""
+    weights, biases, norms = net
+    for j in range(2):
+        x = torch.conv2d(x, weights[layer + j], biases[layer + j], [1, 1], [1, 1])
+        if len(norms) > 0:
+            p = norms[norm + j]  # no running statistics: batch statistics, as UNet's BatchNorm in eval mode
+            x = torch.batch_norm(x, p[0], p[1], p[2], p[3], p[2] is None, 0.1, 1e-5, False)
+        x = torch.relu(x)
+    return x
 
 
 class CompactUNet(nn.Module):
-    """The deployable form of an FR UNet (frbench.models.UNet after `to_fr`).
+    """The deployable form of an FR UNet (frbench.models.UNet after `to_fr`; see the module
+    docstring). Its layers in `fr_layers` order: inc, down1..D (two 3x3 convs each), then per
+    up stage its transposed conv (none when bilinear) and two 3x3 convs, then outc."""
 
-    Same sub-modules and the same forward as the UNet, with every FR layer
-    replaced by its packed form and the down / up stages in ModuleLists (the UNet's
-    own forward looks them up by name, which TorchScript cannot compile).
-    """
+    depth: int
+    bilinear: bool
+    unpacked: bool
+    layout: List[List[int]]  # per layer: its kept count and its shape (4)
+    bias_sizes: List[int]  # per layer: its bias's length, 0 without one
+    norms: List[List[int]]  # per BatchNorm: channels, affine (0/1), running statistics (0/1)
+    net: Unpacked
 
     def __init__(self, fr_unet: nn.Module):
         super().__init__()
-        net = copy.deepcopy(fr_unet).cpu()
-        _pack_in_place(net)
-        depth = net.cfg.depth
-        self.inc = net.inc
-        self.downs = nn.ModuleList([getattr(net, f"down{k}") for k in range(1, depth + 1)])
-        self.ups = nn.ModuleList([getattr(net, f"up{k}") for k in range(1, depth + 1)])
-        self.outc = net.outc
-        self.train(fr_unet.training)
+        cfg = fr_unet.cfg
+        layers = [layer for _, layer in fr_layers(fr_unet)]
+        for layer in layers:
+            if not isinstance(layer, (FRConv2d, FRConvTranspose2d)) or layer.padding_mode != "zeros":
+                raise ExportError(f"{layer}: the compact model runs the UNet's own convolutions only")
+        norms = [m for m in fr_unet.modules() if isinstance(m, nn.BatchNorm2d)]
+        extras = [layer.bias.detach().float().reshape(-1) for layer in layers if layer.bias is not None]
+        for m in norms:
+            extras += [t.detach().float().reshape(-1) for t in (m.weight, m.bias, m.running_mean, m.running_var)
+                       if t is not None]
+        self.depth, self.bilinear, self.unpacked = cfg.depth, cfg.bilinear, False
+        self.norms = [[m.num_features, int(m.affine), int(m.track_running_stats)] for m in norms]
+        self.register_buffer("coeffs", torch.cat([_kept_vector(layer) for layer in layers]))
+        self.layout = [[layer.kept_count(), *layer.coeffs.shape] for layer in layers]
+        self.bias_sizes = [0 if layer.bias is None else layer.bias.numel() for layer in layers]
+        self.register_buffer("extras", torch.cat(extras) if extras else torch.zeros(0))
+        self.net = ([], [], [])
 
     def forward(self, x: Tensor) -> Tensor:
-        skips = [self.inc(x)]
-        for down in self.downs:
-            skips.append(down(skips[-1]))
-        y = skips.pop()
-        for up in self.ups:
-            y = up(y, skips.pop())
-        return self.outc(y)
+        if not self.unpacked:
+            self.net = unpack(self.coeffs, self.extras, self.layout, self.bias_sizes, self.norms)
+            self.unpacked = True
+        weights, biases = self.net[0], self.net[1]
+        skips = [double_conv(x, self.net, 0, 0)]
+        layer = 2
+        for _ in range(self.depth):
+            skips.append(double_conv(torch.max_pool2d(skips[-1], [2, 2]), self.net, layer, layer))
+            layer += 2
+        y, norm = skips.pop(), layer
+        for _ in range(self.depth):
+            if self.bilinear:
+                y = torch.ops.aten.upsample_bilinear2d(y, None, True, [2.0, 2.0])
+            else:
+                y = torch.conv_transpose2d(y, weights[layer], biases[layer], [2, 2])
+                layer += 1
+            skip = skips.pop()
+            dy, dx = skip.size(2) - y.size(2), skip.size(3) - y.size(3)  # odd sizes: pad like milesial
+            y = torch.constant_pad_nd(y, [dx // 2, dx - dx // 2, dy // 2, dy - dy // 2])
+            y = double_conv(torch.cat([skip, y], 1), self.net, layer, norm)
+            layer, norm = layer + 2, norm + 2
+        return torch.conv2d(y, weights[layer], biases[layer])
 
 
 def script_compact(fr_unet: nn.Module) -> torch.jit.ScriptModule:
     """CompactUNet of `fr_unet` in eval mode, compiled with TorchScript (not yet unpacked)."""
     return torch.jit.script(CompactUNet(fr_unet).eval())
-
-
-def save_ptl(fr_unet: nn.Module, path: str | os.PathLike) -> int:
-    """Write `fr_unet` as a lite-interpreter `.ptl` file (atomically); return its size in bytes.
-
-    Load it with `torch.jit.mobile._load_for_lite_interpreter(path)`. Saved through
-    a buffer, so the bytes do not depend on the (temporary) file name.
-    """
-    data = script_compact(fr_unet)._save_to_buffer_for_lite_interpreter()
-    atomic_write_bytes(path, data)
-    return len(data)

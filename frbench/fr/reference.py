@@ -122,7 +122,7 @@ def load_reference_coefficients(archive_path: str | Path, dtype: torch.dtype = t
 
 def load_reference_fr(archive_path: str | Path, dtype: torch.dtype = torch.float32) -> tuple[nn.Module, dict]:
     """The released model as an FR UNet (our layers, no biases, kept = 33 per layer),
-    ready for `compact.save_ptl`; and info about what was loaded."""
+    ready for `compact.script_compact`; and info about what was loaded."""
     coeffs, info = load_reference_coefficients(archive_path, dtype)
     layers = {key.removesuffix(".weight"): key for key in coeffs}
     arch = {
