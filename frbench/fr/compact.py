@@ -51,20 +51,22 @@ def compact_coefficients(model: nn.Module) -> dict[str, tuple[Tensor, tuple[int,
 
 def _other_tensors(model: nn.Module) -> list[Tensor]:
     """Every state-dict tensor that is not an FR layer's coefficients or kept count (biases,
-    BatchNorm tensors): what a file stores of `model` besides the kept coefficients."""
+    BatchNorm tensors): what a file stores of `model` besides the kept coefficients (`CompactUNet`'s
+    `extras`). BatchNorm's step counters (`num_batches_tracked`) are left out: inference never
+    reads them, and the compact file does not store them."""
     fr_keys = set()
     for name, _ in fr_layers(model):
         prefix = f"{name}." if name else ""
         fr_keys |= {prefix + "coeffs", prefix + "kept"}
-    return [t for key, t in model.state_dict().items() if key not in fr_keys]
+    return [t for key, t in model.state_dict().items() if key not in fr_keys and not key.endswith("num_batches_tracked")]
 
 
 def floor_bytes(model: nn.Module) -> int:
     """The least any file can store `model` in without further compression.
 
     2 bytes per kept coefficient (float16) + 4 bytes per dimension of each FR
-    layer's shape, plus the bytes of every other tensor in the state dict
-    (biases, BatchNorm tensors; none in the paper's UNet), at their own dtype.
+    layer's shape, plus the bytes of every other tensor inference reads (biases,
+    BatchNorm parameters and statistics; none in the paper's UNet), at their own dtype.
     """
     total = sum(2 * layer.kept_count() + 4 * layer.coeffs.dim() for _, layer in fr_layers(model))
     return total + sum(t.numel() * t.element_size() for t in _other_tensors(model))

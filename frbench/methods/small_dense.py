@@ -32,7 +32,7 @@ def level_for(count: int) -> str:
 def parse_level(level: str) -> int:
     if isinstance(level, str) and (m := _LEVEL.match(level)):
         return int(m["count"])
-    raise ConfigError(f"methods.small_dense.levels: level {level!r} is malformed; expected n<stored numbers>, e.g. n2879")
+    raise ConfigError(f"methods.small_dense.levels: level {level!r} is malformed; expected n<stored numbers>, e.g. n2865")
 
 
 def stored_numbers(cfg: UNetConfig) -> int:
