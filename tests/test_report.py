@@ -32,30 +32,19 @@ PROVENANCE = {"git": {"commit": "abc123", "dirty": True}, "config_hash": "h", "c
 NO_SAMPLES = pd.DataFrame(columns=["method"])
 
 
-@pytest.fixture(scope="module")
-def summary():
-    return pd.read_csv(SUMMARY)
+def csv_fixture(path):
+    """A module-scoped fixture that reads one of the tables in tests/data."""
+    return pytest.fixture(scope="module")(lambda: pd.read_csv(path))
 
 
-@pytest.fixture(scope="module")
-def comparisons():
-    return pd.read_csv(COMPARISONS)
+summary, comparisons = csv_fixture(SUMMARY), csv_fixture(COMPARISONS)  # hand-crafted
+full, full_comparisons = csv_fixture(SUMMARY_FULL), csv_fixture(COMPARISONS_FULL)  # a real default study
 
 
 @pytest.fixture(scope="module")
 def html(summary, comparisons):
     return render_report(summary, comparisons, {}, PROVENANCE, "snakemake --cores all all", dice_budget=0.01,
                          fidelity_tolerance=1e-4)
-
-
-@pytest.fixture(scope="module")
-def full():
-    return pd.read_csv(SUMMARY_FULL)
-
-
-@pytest.fixture(scope="module")
-def full_comparisons():
-    return pd.read_csv(COMPARISONS_FULL)
 
 
 @pytest.fixture(scope="module")
