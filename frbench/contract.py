@@ -66,8 +66,9 @@ class Hook:
 class ExportForm:
     """What an exporter writes for one trained model and format (`Method.export_form`).
 
-    `model` is the eager model (the exporter traces or exports it, and the fidelity check runs
-    it); `program`, when given, is written as it is instead: a TorchScript module for `.ptl`
+    `model` is the eager module the exporter traces or exports (FR's `.pte`: the dense network of
+    the same weights; the fidelity check always runs the trained model itself); `program`, when
+    given, is written as it is instead: a TorchScript module for `.ptl`
     (FR's compact module), a `torch.export.ExportedProgram` for `.pte` (an int8 program from the
     XNNPACK quantizer). `facts` are merged into export_{fmt}.json. `also` names other forms of
     the same weights (eager modules), each written with the same exporter and measured (bytes,
