@@ -17,6 +17,7 @@ from frbench.export.pte_reader import read_pte
 from frbench.methods import get_method
 from frbench.methods.quantize.xnnpack import quantize_for_xnnpack
 from frbench.models import UNet, UNetConfig
+from frbench.report.summary import gather
 from frbench.runtimes import RUNTIMES
 
 KEY = {"method": "baseline", "level": "dense", "seed": 0, "fmt": "pte"}
@@ -166,3 +167,20 @@ def test_a_model_pte_cannot_take_is_an_error_row_and_ptl_goes_on(tiny_checkpoint
     assert "ExportError" in records["pte"]["error"] and "quant" in records["pte"]["error"]
     assert (tmp_path / "model.pte").stat().st_size == 0
     assert records["ptl"]["error"] is None
+
+
+def test_a_weights_only_update_is_a_data_file_the_program_runs_with(pte_export, tiny_dataset, tmp_path):
+    """ExecuTorch's program-data separation: the weights apart from the program (BatchNorm folded first,
+    so that XNNPACK makes no constants of its own), run together on the host with the eager outputs."""
+    path, record_path, record = pte_export
+    update = record["exporter"]["weights_update"]
+    assert update["batchnorm_folded"] == 10 and update["max_abs_diff"] < 1e-4
+    # the data file holds the weights (less than the state dict's BatchNorm once folded, plus alignment),
+    # the program a fraction of the whole file
+    assert update["data_bytes"] >= 0.9 * record["bytes_split"]["weights"]
+    assert update["program_bytes"] < 0.3 * record["bytes"]
+    out = tmp_path / "pte.json"
+    bench_model(key=KEY, device="host", model=str(path), export_record=str(record_path), data=str(tiny_dataset),
+                plan=PLAN, out=str(out))
+    row = gather([out], [record_path], []).summary.iloc[0]
+    assert row["update_bytes"] == update["data_bytes"]

@@ -38,6 +38,7 @@ from ..errors import ExportError
 from ..runtimes.executorch import ExecuTorchRuntime
 from . import EXPORTERS
 from .pte_reader import BACKEND, read_pte, read_pte_graph
+from .pte_update import weights_update
 
 
 @contextmanager
@@ -112,12 +113,13 @@ class ExecuTorchExporter:
             edge = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()])
             ops = delegation(edge.exported_program().graph_module)
             buffer = edge.to_executorch().buffer
+            update = weights_update(form, example)  # the same model with its weights in a data file of their own
         Path(path).write_bytes(buffer)
         contents = read_pte(path)
         return {"executorch": ExecuTorchRuntime.version(), "torch": torch.__version__,
                 "partitioner": "XnnpackPartitioner", "backend": BACKEND,
                 "quantized": _is_quantized(ops["delegated_by_op"]) or _is_quantized(ops["non_delegated_by_op"]),
-                "delegation": ops, "storage": contents.storage}
+                "delegation": ops, "storage": contents.storage, "weights_update": update}
 
     @staticmethod
     def graph(path) -> dict:

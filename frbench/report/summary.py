@@ -68,6 +68,7 @@ def _export_row(e: dict) -> dict:
         dense, dense_weights = e.get("bytes"), split.get("weights")
     return {**e["key"], "export_error": e.get("error"), "file_bytes": e.get("bytes"), "gzip_bytes": e.get("gzip_bytes"),
             "weights_bytes": split.get("weights"), "program_bytes": split.get("program"),
+            "update_bytes": ((e.get("exporter") or {}).get("weights_update") or {}).get("data_bytes"),
             "container_bytes": split.get("container"), "dense_weights_bytes": dense_weights,
             "stored_numbers": e.get("stored_numbers"), "nonzero_numbers": e.get("nonzero_numbers"),
             "params_eager": e.get("params_eager"), "fidelity_max_abs": fid.get("max_abs_diff"),
