@@ -1,7 +1,7 @@
 """Reading a `.ptl` back without the TorchScript source: the tensors it stores, the operators its
 bytecode calls, and where its bytes go.
 
-The phone's file carries what the lite interpreter reads and nothing else (`ptl.strip`): no
+The phone's file carries what the lite interpreter reads and nothing else (`ptl.phone_file`): no
 `code/` (TorchScript source and its debug tables), so `torch.jit.load` cannot open it. These
 readers take the archive apart as the lite interpreter does: `data.pkl` (the module objects,
 whose tensors are records `data/<key>`) through a pickle reader that keeps every tensor and

@@ -69,9 +69,7 @@ def render_report(summary: pd.DataFrame, comparisons: pd.DataFrame, figures: dic
     table = comparison(summary, comparisons, fidelity_tolerance)
     # seeds pooled with differing runtime, versions or thread counts (summary.mixed_metadata): flagged per row
     mixed = table.loc[table["mixed_metadata"].notna(), [*GROUP, "mixed_metadata"]]
-    flag = {tuple(r[:-1]): r[-1] for r in mixed.itertuples(index=False)}
     best = answers(table, dice_budget)
-    best["mixed_metadata"] = [flag.get(tuple(r)) for r in best[GROUP].itertuples(index=False)]
     devices = (summary.dropna(subset=["device_name"]).groupby("device")["device_name"].first().to_dict()
                if "device_name" in summary else {})
     failed = summary[summary["error"].notna()]

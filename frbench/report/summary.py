@@ -288,9 +288,7 @@ def differing_metadata(rows: pd.DataFrame) -> str | None:
 def mixed_metadata(df: pd.DataFrame) -> pd.DataFrame:
     """Per (method, level, fmt, device) with a successful seed: `mixed_metadata`, what differs between
     the successful seeds pooled into that row (`differing_metadata`), or None."""
-    groups = df[df["error"].isna()].groupby(GROUP, sort=True)
-    rows = [{**dict(zip(GROUP, key)), "mixed_metadata": differing_metadata(group)} for key, group in groups]
-    return pd.DataFrame(rows, columns=[*GROUP, "mixed_metadata"]).astype({"mixed_metadata": object})
+    return seed_table(df, [])[[*GROUP, "mixed_metadata"]]
 
 
 def metadata_warnings(df: pd.DataFrame) -> list[str]:

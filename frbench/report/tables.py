@@ -93,7 +93,8 @@ def answers(table: pd.DataFrame, budget: float, baseline: str = "baseline") -> p
     shows its best-Dice level, `within_budget` False. Ratios are against the baseline on the same
     format and device."""
     columns = ["method", "fmt", "device", "level", "within_budget", "dice", "dice_low", "dice_high", "control",
-               "delta", "delta_low", "delta_high", "verdict", "size_ratio", "gzip_ratio", "p50_ratio", "memory_ratio"]
+               "delta", "delta_low", "delta_high", "verdict", "size_ratio", "gzip_ratio", "p50_ratio", "memory_ratio",
+               "mixed_metadata"]
     rows = []
     ok = table[(table["seeds"] > 0) & ~table["own_dense"].astype(bool)]
     for (fmt, device), group in ok.groupby(["fmt", "device"]):
@@ -110,7 +111,8 @@ def answers(table: pd.DataFrame, budget: float, baseline: str = "baseline") -> p
                                                "delta_low", "delta_high", "verdict")},
                          "method": method, "fmt": fmt, "device": device, "within_budget": not within.empty,
                          "size_ratio": r["file_bytes"] / b["file_bytes"], "gzip_ratio": r["gzip_bytes"] / b["gzip_bytes"],
-                         "p50_ratio": r["p50_ms"] / b["p50_ms"], "memory_ratio": r["peak_rss_kb"] / b["peak_rss_kb"]})
+                         "p50_ratio": r["p50_ms"] / b["p50_ms"], "memory_ratio": r["peak_rss_kb"] / b["peak_rss_kb"],
+                         "mixed_metadata": r.get("mixed_metadata")})
     return pd.DataFrame(rows, columns=columns)
 
 
