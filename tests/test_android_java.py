@@ -180,8 +180,8 @@ def _strict_json(line: str):
 def test_result_json_has_the_format_1_keys(compiled):
     out = _java(compiled, "org.frbench.bench.core.FakeRunMain")
     lines = out.splitlines()
-    assert len(lines) == 2, out  # one line per result: single-line JSON
-    ok, failed = (_strict_json(line) for line in lines)
+    assert len(lines) == 3, out  # one line per result: single-line JSON
+    ok, failed, program = (_strict_json(line) for line in lines)
     for line in lines:
         assert line.isascii()
 
@@ -209,6 +209,15 @@ def test_result_json_has_the_format_1_keys(compiled):
     check_result(ok, "FakeRunMain (success)")
     check_result(failed, "FakeRunMain (error)")
     assert with_stats(dict(ok))["stats"] == ok["stats"]
+
+    # a program plus weights file: model.weights (path, bytes) after the model's own keys
+    assert list(program) == RESULT_KEYS and program["error"] is None
+    assert list(program["model"]) == [*NESTED_KEYS["model"], "weights"]
+    weights = program["model"]["weights"]
+    assert list(weights) == ["path", "bytes"]
+    assert weights["path"].endswith("/weights.bin") and weights["bytes"] == 7
+    assert program["model"]["path"] == ok["model"]["path"]
+    check_result(program, "FakeRunMain (program plus weights)")
 
 
 def _flavor_sources(flavor: str) -> list[Path]:

@@ -44,6 +44,7 @@ from conftest import ROOT
 SERIAL = "emulator-5554"
 PLAN = Plan(warmup=2, iters=3, threads=2, timeout_s=30)
 HOSTILE = "my model; $(touch pwned) `touch pwned2` 'q' \"d\" & |x.ptl"
+WEIGHTS = "weights; $(touch pwned3).bin"  # a program's weights file, as hostile
 
 GETPROP = """[ro.build.version.sdk]: [34]
 [ro.build.version.release]: [14]
@@ -209,9 +210,9 @@ def model_file(tmp_path):
     return p
 
 
-def run(device, model, tiny_dataset, plan=PLAN, fmt="ptl", **kw):
+def run(device, model, tiny_dataset, plan=PLAN, fmt="ptl", weights=None, **kw):
     runner = AndroidRunner(SERIAL, device=device, sleep=lambda s: None, **kw)
-    return runner.run(str(model), fmt, str(tiny_dataset), plan, log=open(os.devnull, "w"))
+    return runner.run(str(model), fmt, str(tiny_dataset), plan, log=open(os.devnull, "w"), weights=weights)
 
 
 # --- replayed outputs ----------------------------------------------------------------------
@@ -255,6 +256,64 @@ def test_success_pushes_quoted_inputs_and_returns_the_apps_result(apk_dir, model
     assert d["kind"] == "android" and d["serial"] == SERIAL and d["kernel_qemu"] == "1" and d["emulator"] is True
     assert d["sdk"] == 34 and d["abi"] == "x86_64" and d["cores"] == 4
     assert r["metadata"]["adb"]["component"] == component_for("ptl") and r["metadata"]["app_version"] == "0.1.0-ptl"
+    # a whole model: no weights argument, no weights key
+    assert "weights" not in extras and "weights" not in r["model"]
+
+
+@pytest.fixture
+def weights_file(tmp_path):
+    p = tmp_path / "export" / WEIGHTS
+    p.parent.mkdir(exist_ok=True)
+    p.write_bytes(b"fake weights, 24 bytes..")
+    return p
+
+
+def test_program_plus_weights_pushes_the_weights_beside_the_model(apk_dir, model_file, weights_file, tiny_dataset):
+    def instrument(argv, timeout):
+        extras = {argv[i + 1]: argv[i + 2] for i, a in enumerate(argv) if a == "-e"}
+        result = app_result(extras["model"])
+        result["model"]["weights"] = {"path": extras["weights"], "bytes": 24}  # as the app writes it
+        return success_transcript(json.dumps(result))
+
+    dev = FakeDevice(instrument)
+    r = run(dev, model_file, tiny_dataset, weights=str(weights_file))
+    check_result(r, "fake")
+    assert r["error"] is None
+    extras = dev.extras()
+    folder = extras["model"].rsplit("/", 1)[0]
+    # pushed under its own (hostile) name into the model's run folder, passed as one argument
+    assert extras["weights"] == f"{folder}/{WEIGHTS}"
+    assert dev.files[extras["weights"]] == weights_file.read_bytes()
+    argv = dev.instrument_argv()
+    assert argv[argv.index("weights") - 1] == "-e"
+    # readable by the app before it runs; removed with the model afterwards
+    assert ["rm", "-rf", folder] in dev.commands
+    assert dev.commands.index(["chmod", "-R", "a+rX", REMOTE_DIR]) < dev.commands.index(argv)
+    # the local path and size, as for the model; the device path beside them
+    assert r["model"]["path"] == str(model_file)
+    assert r["model"]["weights"] == {"path": str(weights_file), "bytes": 24, "device_path": extras["weights"]}
+
+
+def test_program_plus_weights_error_row_still_names_the_weights(apk_dir, model_file, weights_file, tiny_dataset):
+    dev = FakeDevice(CRASH)
+    r = run(dev, model_file, tiny_dataset, weights=str(weights_file))
+    check_result(r, "fake")
+    assert "process crashed" in r["error"] and r["values"] is None
+    assert r["model"]["weights"]["path"] == str(weights_file) and r["model"]["weights"]["bytes"] == 24
+    assert ["rm", "-rf", r["model"]["weights"]["device_path"].rsplit("/", 1)[0]] in dev.commands
+
+
+def test_weights_with_the_models_file_name_is_an_error_row(apk_dir, model_file, tiny_dataset, tmp_path):
+    clash = tmp_path / "other" / model_file.name
+    clash.parent.mkdir()
+    clash.write_bytes(b"w")
+    dev = FakeDevice(lambda argv, t: pytest.fail("the app must not run"))
+    r = run(dev, model_file, tiny_dataset, weights=str(clash))
+    check_result(r, "fake")
+    assert "has the model's file name" in r["error"] and r["model"]["weights"]["path"] == str(clash)
+    assert "device_path" not in r["model"]["weights"]
+    remote_model = next(p for p in dev.pushed if p.endswith("/" + HOSTILE))
+    assert ["rm", "-rf", remote_model.rsplit("/", 1)[0]] in dev.commands  # the model is still cleaned up
 
 
 def test_second_model_reuses_the_installed_apk_and_test_data(apk_dir, model_file, tiny_dataset):
@@ -288,6 +347,14 @@ def test_hostile_command_runs_nothing_in_a_real_posix_shell(tmp_path):
                                           "-e", "masks", "/x/m.bin", "-e", "shape", "4,3,32,32",
                                           "-e", "out", "/x/o $(id).json", component_for("pte")]
     assert not (tmp_path / "pwned").exists() and not (tmp_path / "pwned2").exists()
+
+    weights = f"{REMOTE_DIR}/runs/abc/{WEIGHTS}"
+    cmd = AndroidRunner.instrument_command(fmt="ptl", model=remote, plan=PLAN, images="/x/i.bin", masks="/x/m.bin",
+                                           shape="4,3,32,32", out="/x/o.json", weights=weights)
+    subprocess.run([sh, "-c", cmd], cwd=tmp_path, env=env, check=True, timeout=30)
+    args = [a.decode() for a in (tmp_path / "args").read_bytes().split(b"\0")[:-1]]
+    assert args[3:7] == ["-e", "model", remote, "-e"] and args[7:9] == ["weights", weights]
+    assert not (tmp_path / "pwned3").exists()
 
 
 def test_result_too_large_for_the_bundle_is_read_from_the_apps_file(apk_dir, model_file, tiny_dataset):
@@ -395,8 +462,9 @@ def test_bench_job_uses_the_android_runner_for_a_serial(apk_dir, model_file, tin
 
 @pytest.fixture(scope="module")
 def java_results(tmp_path_factory):
-    """The two result lines of android_bench's FakeRunMain (the app's protocol, run with a
-    fake runtime), compiled here with javac; skipped without a JDK."""
+    """The three result lines of android_bench's FakeRunMain (the app's protocol, run with a
+    fake runtime: a success, a failed load, a program plus weights file), compiled here with
+    javac; skipped without a JDK."""
     javac, java = shutil.which("javac"), shutil.which("java")
     if not (javac and java):
         pytest.skip("no JDK (javac/java): apt-get install -y openjdk-17-jdk-headless")
@@ -414,12 +482,12 @@ def java_results(tmp_path_factory):
                           text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert len(lines) == 2
+    assert len(lines) == 3
     return lines
 
 
-def test_java_results_through_the_runner(java_results, apk_dir, model_file, tiny_dataset):
-    ok_line, failed_line = java_results
+def test_java_results_through_the_runner(java_results, apk_dir, model_file, weights_file, tiny_dataset):
+    ok_line, failed_line, program_line = java_results
     ok = run(FakeDevice(success_transcript(ok_line)), model_file, tiny_dataset)
     check_result(ok, "FakeRunMain (success)")
     assert ok["error"] is None and ok["stats"] == json.loads(ok_line)["stats"]
@@ -427,6 +495,10 @@ def test_java_results_through_the_runner(java_results, apk_dir, model_file, tiny
     failed = run(FakeDevice(success_transcript(failed_line, crlf=False)), model_file, tiny_dataset)
     check_result(failed, "FakeRunMain (error)")
     assert failed["error"] == 'load: RuntimeException: cannot "open"\n\u00e9'
+    program = run(FakeDevice(success_transcript(program_line)), model_file, tiny_dataset, weights=str(weights_file))
+    check_result(program, "FakeRunMain (program plus weights)")
+    assert program["error"] is None and json.loads(program_line)["model"]["weights"]["bytes"] == 7
+    assert program["model"]["weights"]["path"] == str(weights_file) and program["model"]["weights"]["bytes"] == 24
 
 
 # --- device discovery ----------------------------------------------------------------------

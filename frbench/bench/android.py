@@ -8,17 +8,18 @@ writes it, see android_bench/README.md, "The contract the Python adb runner reli
 2. record the device's facts from `getprop` (model, manufacturer, ABI, SDK, `ro.kernel.qemu`
    for emulators) and its core count;
 3. install the flavor's APK (`nolaunch`), unless the same APK (by SHA-256) is installed already;
-4. push the model and the test split (`test_images.bin`: float32 little-endian NCHW, RGB/255;
-   `test_masks.bin`: uint8 (N, H, W)) under /data/local/tmp/frbench and make them readable by
-   the app; the test split is pushed only when it changed;
+4. push the model (with `weights=`, also its weights file, beside it) and the test split
+   (`test_images.bin`: float32 little-endian NCHW, RGB/255; `test_masks.bin`: uint8 (N, H, W))
+   under /data/local/tmp/frbench and make them readable by the app; the test split is pushed
+   only when it changed;
 5. run `am instrument -w -r -e model ... COMPONENT` with a timeout of the plan's `timeout_s`
    plus a margin (adbutils' own default, 600 s, would cut long models short);
 6. read `INSTRUMENTATION_STATUS: result_json=...`; when the app left it out (a result too large
    for a Binder bundle) read the file it names (`result_file`); turn a crash
    (`shortMsg=Process crashed.`), a start failure (`INSTRUMENTATION_FAILED`), a timeout or a
    lost device into an error row;
-7. remove the model and the result file from the device (the APK and the test split stay, so
-   that the next model does not push them again).
+7. remove the model (and its weights file) and the result file from the device (the APK and
+   the test split stay, so that the next model does not push them again).
 
 Every value that reaches the device shell is quoted with `shlex.quote` (Android's shell is
 POSIX), so a model path holding spaces, `;` or `$(...)` arrives intact and runs nothing. Files
@@ -323,11 +324,26 @@ class AndroidRunner:
         self.device.sync.push(str(local), remote, mode=0o644)
         return remote
 
+    def push_beside(self, path: str, remote_model: str) -> str:
+        """Pushes a file that goes with the model (a program's weights file) into the model's run
+        folder under its own name, so that removing the model's folder removes it too."""
+        local = Path(path)
+        folder, model_name = remote_model.rsplit("/", 1)
+        if local.name == model_name:
+            raise BenchError(f"android {self.serial}: the weights file {local} has the model's file name "
+                             f"{model_name!r}; beside the model on the device one would overwrite the other: "
+                             "rename one of them")
+        remote = f"{folder}/{local.name}"
+        self.device.sync.push(str(local), remote, mode=0o644)
+        return remote
+
     # 5. instrument
     @staticmethod
-    def instrument_command(*, fmt: str, model: str, plan: Plan, images: str, masks: str, shape: str, out: str) -> str:
-        args = {"model": model, "threads": plan.threads, "warmup": plan.warmup, "iters": plan.iters,
-                "images": images, "masks": masks, "shape": shape, "out": out}
+    def instrument_command(*, fmt: str, model: str, plan: Plan, images: str, masks: str, shape: str, out: str,
+                           weights: str | None = None) -> str:
+        args = {"model": model, **({"weights": weights} if weights else {}), "threads": plan.threads,
+                "warmup": plan.warmup, "iters": plan.iters, "images": images, "masks": masks, "shape": shape,
+                "out": out}
         argv = ["am", "instrument", "-w", "-r"]
         for key, value in args.items():
             argv += ["-e", key, str(value)]
@@ -338,8 +354,10 @@ class AndroidRunner:
             return self.device.sync.read_bytes(path).decode("utf-8", errors="replace")
         return self.shell(sh("run-as", package_for(fmt), "cat", path), timeout=120)  # the app's own files
 
-    def run(self, model: str, fmt: str, data: str, plan: Plan, log=sys.stderr) -> dict:
-        facts, remote_model, remote_out, timed_out = None, None, None, False
+    def run(self, model: str, fmt: str, data: str, plan: Plan, log=sys.stderr, weights: str | None = None) -> dict:
+        """Benchmarks `model`; with `weights` (a local file), `model` is a program and the app loads
+        that weights file into it (android_bench/README.md, the `weights` argument)."""
+        facts, remote_model, remote_weights, remote_out, timed_out = None, None, None, None, False
         meta: dict = {"serial": self.serial, "component": component_for(fmt)}
         try:
             self.wait_for_boot()
@@ -347,10 +365,12 @@ class AndroidRunner:
             meta.update(self.ensure_installed(fmt, log))
             images, masks, shape = self.push_test_data(data, plan)
             remote_model = self.push_model(model)
+            if weights:
+                remote_weights = self.push_beside(weights, remote_model)
             remote_out = remote_model.rsplit("/", 1)[0] + "/result.json"
             self.shell(sh("chmod", "-R", "a+rX", REMOTE_DIR))  # the app runs as its own user
             cmd = self.instrument_command(fmt=fmt, model=remote_model, plan=plan, images=images, masks=masks,
-                                          shape=shape, out=remote_out)
+                                          shape=shape, out=remote_out, weights=remote_weights)
             timeout = plan.timeout_s + INSTRUMENT_MARGIN_S
             print(f"android {self.serial}: adb shell {cmd}  (timeout {timeout:g} s)", file=log, flush=True)
             t0 = self._clock()
@@ -373,7 +393,7 @@ class AndroidRunner:
             result = empty_result(runner="android", model=model, fmt=fmt, plan=plan.to_dict(), error=error)
         finally:
             self._cleanup(fmt, remote_model, timed_out, log)
-        return self._complete(result, model, remote_model, facts, meta)
+        return self._complete(result, model, remote_model, facts, meta, weights, remote_weights)
 
     # 7. cleanup
     def _cleanup(self, fmt: str, remote_model: str | None, timed_out: bool, log) -> None:
@@ -390,13 +410,20 @@ class AndroidRunner:
                 print(f"android {self.serial}: cleanup `{cmd}` failed: {type(e).__name__}: {e}", file=log)
 
     @staticmethod
-    def _complete(result: dict, model: str, remote_model: str | None, facts: dict | None, meta: dict) -> dict:
-        """The app's result with what only the host knows: the local model path, the adb facts."""
+    def _complete(result: dict, model: str, remote_model: str | None, facts: dict | None, meta: dict,
+                  weights: str | None = None, remote_weights: str | None = None) -> dict:
+        """The app's result with what only the host knows: the local model (and weights) path, the
+        adb facts."""
         result["runner"] = "android"
         result["model"] = dict(result.get("model") or {})
         if remote_model:
             result["model"]["device_path"] = remote_model
         result["model"]["path"] = str(model)
+        if weights:
+            local = Path(weights)
+            result["model"]["weights"] = {"path": str(weights), "bytes": local.stat().st_size if local.is_file() else None}
+            if remote_weights:
+                result["model"]["weights"]["device_path"] = remote_weights
         if facts is not None:
             result["device"] = {**facts, **{k: v for k, v in (result.get("device") or {}).items() if v is not None}}
             result["device"]["kind"] = "android"

@@ -6,6 +6,10 @@ public class IValue {
     throw new UnsupportedOperationException("stub");
   }
 
+  public static IValue from(String value) {
+    throw new UnsupportedOperationException("stub");
+  }
+
   public boolean isTensor() {
     throw new UnsupportedOperationException("stub");
   }

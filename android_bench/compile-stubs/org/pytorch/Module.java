@@ -6,5 +6,9 @@ public class Module {
     throw new UnsupportedOperationException("stub");
   }
 
+  public IValue runMethod(String methodName, IValue... inputs) {
+    throw new UnsupportedOperationException("stub");
+  }
+
   public void destroy() {}
 }

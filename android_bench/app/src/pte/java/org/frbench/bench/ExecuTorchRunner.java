@@ -15,6 +15,9 @@ import org.pytorch.executorch.Tensor;
  *
  * <p>The file is read whole ({@code LOAD_MODE_FILE}, {@code Module.load(path)}'s default), so
  * {@code load_ms} includes reading it, as for PyTorch Lite.
+ *
+ * <p>A "program plus weights" model (a {@code .pte} program and its {@code .ptd} data file) is
+ * refused: the Java API has no way to pass the data file ({@link #NO_DATA_FILE}).
  */
 final class ExecuTorchRunner implements ModelRunner {
   private Module module;
@@ -44,8 +47,21 @@ final class ExecuTorchRunner implements ModelRunner {
     return true;
   }
 
+  /**
+   * Why a weights file fails the load. In ExecuTorch's sources at tag v1.4.1 and on main, {@code
+   * Module.load(modelPath, loadMode, numThreads)} (extension/android/executorch_android/src/main/
+   * java/org/pytorch/executorch/Module.kt) is the only way to load, and it takes no data file.
+   */
+  static final String NO_DATA_FILE =
+      "ExecuTorch's Android API (executorch-android 1.4.1) Module.load(path, loadMode, numThreads)"
+          + " takes no data file (.ptd), so this APK cannot run a program plus a data file;"
+          + " a program-plus-data model runs on the host runner only";
+
   @Override
-  public void load(String path) {
+  public void load(String path, String weights) {
+    if (weights != null) {
+      throw new UnsupportedOperationException(NO_DATA_FILE + " (weights: " + weights + ")");
+    }
     module = Module.load(path, Module.LOAD_MODE_FILE, threads);
     // Load the method now, so that load_ms covers it rather than the first inference
     // (ExecuTorch loads methods lazily otherwise).

@@ -14,6 +14,10 @@ import org.pytorch.Tensor;
  * org.pytorch:pytorch_android_lite}: {@link LiteModuleLoader#load(String)}, {@link
  * Module#forward(IValue...)}, threads through {@link PyTorchAndroid#setNumThreads(int)} (global
  * to the process, which runs one model).
+ *
+ * <p>A "program plus weights" model is a {@code .ptl} program that exports {@code
+ * set_weights(self, path: str) -> None}, which reads the weights file at {@code path} into its
+ * tensors: {@link #load} calls it right after loading the program, so {@code load_ms} covers both.
  */
 final class LiteRunner implements ModelRunner {
   private Module module;
@@ -42,9 +46,22 @@ final class LiteRunner implements ModelRunner {
     return true;
   }
 
+  /** The method a program exports to read its weights file: {@code set_weights(path: str)}. */
+  static final String SET_WEIGHTS = "set_weights";
+
   @Override
-  public void load(String path) {
+  public void load(String path, String weights) {
     module = LiteModuleLoader.load(path);
+    if (weights != null) {
+      try {
+        module.runMethod(SET_WEIGHTS, IValue.from(weights));
+      } catch (RuntimeException e) {
+        // Say that the program itself loaded: the error row then points at the weights file
+        // (or at a program without set_weights), not at the .ptl.
+        throw new IllegalStateException(
+            "the program loaded, but its set_weights(\"" + weights + "\") failed", e);
+      }
+    }
   }
 
   @Override

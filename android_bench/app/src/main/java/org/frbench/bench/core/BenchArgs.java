@@ -10,6 +10,8 @@ import java.util.Map;
  *   <caption>Arguments</caption>
  *   <tr><th>key</th><th>meaning</th><th>default</th></tr>
  *   <tr><td>model</td><td>path of the .ptl / .pte file on the device</td><td>required</td></tr>
+ *   <tr><td>weights</td><td>path of the weights file that the model (then a program) loads; see
+ *       {@link ModelRunner#load}</td><td>none: the model file is the whole model</td></tr>
  *   <tr><td>shape</td><td>"N,C,H,W" of the test images (N images, C=3 for RGB)</td><td>required</td></tr>
  *   <tr><td>threads</td><td>intra-op threads, &gt;= 1</td><td>4</td></tr>
  *   <tr><td>warmup</td><td>discarded runs before the timed ones, &gt;= 0</td><td>10</td></tr>
@@ -29,6 +31,11 @@ public final class BenchArgs {
   public static final int DEFAULT_ITERS = 50;
 
   public final String model;
+  /**
+   * Null when the model file is the whole model; else the weights file of a "program plus
+   * weights" model (the weights-only update a phone downloads), loaded right after the program.
+   */
+  public final String weights;
   public final int threads;
   public final int warmup;
   public final int iters;
@@ -43,6 +50,7 @@ public final class BenchArgs {
 
   private BenchArgs(
       String model,
+      String weights,
       int threads,
       int warmup,
       int iters,
@@ -51,6 +59,7 @@ public final class BenchArgs {
       String masks,
       String out) {
     this.model = model;
+    this.weights = weights;
     this.threads = threads;
     this.warmup = warmup;
     this.iters = iters;
@@ -70,6 +79,12 @@ public final class BenchArgs {
       throw new IllegalArgumentException(
           "model: missing; pass -e model /data/local/tmp/frbench/<name>.ptl|.pte");
     }
+    String weights = text(args, "weights");
+    if (weights != null && weights.equals(model)) {
+      throw new IllegalArgumentException(
+          "weights: is the model file itself (" + weights + "); pass the program as model and"
+              + " its weights file as weights, or leave weights out for a whole model");
+    }
     int threads = integer(args, "threads", DEFAULT_THREADS, 1);
     int warmup = integer(args, "warmup", DEFAULT_WARMUP, 0);
     int iters = integer(args, "iters", DEFAULT_ITERS, 1);
@@ -87,7 +102,7 @@ public final class BenchArgs {
       throw new IllegalArgumentException("masks: missing; images was given, masks must be too");
     }
     String out = text(args, "out");
-    return new BenchArgs(model, threads, warmup, iters, shape, images, masks, out);
+    return new BenchArgs(model, weights, threads, warmup, iters, shape, images, masks, out);
   }
 
   /** "N,C,H,W" with four positive integers. */

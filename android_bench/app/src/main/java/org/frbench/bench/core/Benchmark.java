@@ -18,7 +18,8 @@ import java.util.Map;
  * <ol>
  *   <li>parse and check the arguments; open the test data and read image 0 (the latency input);
  *   <li>fix the threads; sample memory (before load);
- *   <li>time {@code load} alone: {@code load_ms}; sample memory (after load);
+ *   <li>time {@code load} alone (the program and, when given, its weights file): {@code
+ *       load_ms}; sample memory (after load);
  *   <li>time the first inference alone: {@code first_inference_ms};
  *   <li>{@code warmup} runs, each timed, discarded from the statistics but kept as {@code warmups};
  *   <li>{@code iters} runs, each timed alone with the monotonic clock: {@code values}; sample
@@ -113,9 +114,10 @@ public final class Benchmark {
     String stage = "args";
     TestData data = null;
     try {
-      r.put("model", modelInfo(rawArgs == null ? null : rawArgs.get("model"), null));
+      Map<String, String> given = rawArgs != null ? rawArgs : new LinkedHashMap<String, String>();
+      r.put("model", modelInfo(given.get("model"), null, given.get("weights")));
       BenchArgs args = BenchArgs.parse(rawArgs);
-      r.put("model", modelInfo(args.model, formatOf(args)));
+      r.put("model", modelInfo(args.model, formatOf(args), args.weights));
       r.put("plan", args.plan(args.threads));
       checkModelFile(args);
 
@@ -138,7 +140,7 @@ public final class Benchmark {
 
       stage = "load";
       long t0 = clock.nanoTime();
-      runner.load(args.model);
+      runner.load(args.model, args.weights);
       long t1 = clock.nanoTime();
       r.put("load_ms", ms(t0, t1));
       MemoryProbe.Sample afterLoad = sample();
@@ -211,7 +213,7 @@ public final class Benchmark {
     r.put("unit", "ms");
     r.put("error", error);
     r.put("runner", "android");
-    r.put("model", modelInfo(modelPath, null));
+    r.put("model", modelInfo(modelPath, null, null));
     r.put("runtime", runtime);
     r.put("device", device);
     r.put("metadata", metadata);
@@ -275,20 +277,31 @@ public final class Benchmark {
     return ext.equals("ptl") || ext.equals("pte") ? ext : safeFormat();
   }
 
-  /** The {@code model} object: path, format and size in bytes (null when the file is missing). */
-  private static Map<String, Object> modelInfo(String path, String fmt) {
+  /**
+   * The {@code model} object: path, format and size in bytes (null when the file is missing),
+   * and, only when a weights file was given, {@code weights}: its path and size the same way.
+   */
+  private static Map<String, Object> modelInfo(String path, String fmt, String weights) {
     Map<String, Object> m = new LinkedHashMap<String, Object>();
     m.put("path", path);
     m.put("fmt", fmt);
-    Long bytes = null;
-    if (path != null) {
-      File f = new File(path);
-      if (f.isFile()) {
-        bytes = f.length();
-      }
+    m.put("bytes", fileBytes(path));
+    if (weights != null && !weights.trim().isEmpty()) {
+      Map<String, Object> w = new LinkedHashMap<String, Object>();
+      w.put("path", weights.trim());
+      w.put("bytes", fileBytes(weights.trim()));
+      m.put("weights", w);
     }
-    m.put("bytes", bytes);
     return m;
+  }
+
+  /** The size of the file at {@code path}, or null when there is none. */
+  private static Long fileBytes(String path) {
+    if (path == null) {
+      return null;
+    }
+    File f = new File(path);
+    return f.isFile() ? Long.valueOf(f.length()) : null;
   }
 
   private String safeFormat() {
@@ -317,6 +330,9 @@ public final class Benchmark {
     File f = new File(args.model);
     if (!f.isFile()) {
       throw new IllegalArgumentException("model: no such file: " + args.model);
+    }
+    if (args.weights != null && !new File(args.weights).isFile()) {
+      throw new IllegalArgumentException("weights: no such file: " + args.weights);
     }
   }
 

@@ -11,7 +11,7 @@ package org.frbench.bench.core;
  * <pre>{@code
  * ModelRunner r = new LiteRunner();
  * r.setThreads(4);
- * r.load("/data/local/tmp/frbench/model.ptl");
+ * r.load("/data/local/tmp/frbench/model.ptl", null);
  * Logits y = r.forward(image, new long[] {1, 3, 64, 64});
  * }</pre>
  */
@@ -31,8 +31,16 @@ public interface ModelRunner {
    */
   boolean setThreads(int threads) throws Exception;
 
-  /** Loads the model file; this is what {@code load_ms} times. */
-  void load(String path) throws Exception;
+  /**
+   * Loads the model; this whole call is what {@code load_ms} times.
+   *
+   * @param path the model file ({@code .ptl} / {@code .pte}); with {@code weights}, the program
+   * @param weights null when {@code path} is the whole model; else the weights file of a "program
+   *     plus weights" model (what a phone that already holds the program downloads as an update),
+   *     which the runner loads into the program before the first inference. A runtime that cannot
+   *     do that throws, naming why.
+   */
+  void load(String path, String weights) throws Exception;
 
   /**
    * Runs the model on one input (float32 NCHW {@code data} of the given {@code shape}) and returns

@@ -47,6 +47,23 @@ public class BenchArgsTest {
     assertEquals("/data/local/tmp/frbench/test_masks.bin", a.masks);
     assertEquals("/data/local/tmp/frbench/result.json", a.out);
     assertEquals("ptl", a.modelExtension());
+    assertNull(a.weights);
+  }
+
+  @Test
+  public void weightsAreOptional() {
+    Map<String, String> m = valid();
+    m.put("weights", " /data/local/tmp/frbench/weights.bin ");
+    assertEquals("/data/local/tmp/frbench/weights.bin", BenchArgs.parse(m).weights);
+    m.put("weights", "  ");
+    assertNull(BenchArgs.parse(m).weights);
+  }
+
+  @Test
+  public void weightsMustNotBeTheModelItself() {
+    Map<String, String> m = valid();
+    m.put("weights", m.get("model"));
+    assertTrue(error(m).startsWith("weights: is the model file itself"));
   }
 
   @Test

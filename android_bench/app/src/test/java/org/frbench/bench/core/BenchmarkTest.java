@@ -106,6 +106,70 @@ public class BenchmarkTest {
   }
 
   @Test
+  public void aWholeModelHasNoWeightsKey() {
+    Map<String, Object> model = obj(run(), "model");
+    assertEquals(Arrays.asList("path", "fmt", "bytes"), new ArrayList<String>(model.keySet()));
+  }
+
+  @Test
+  public void aWeightsFileIsLoadedWithTheProgramAndRecorded() throws Exception {
+    String weights = Fakes.weightsFile(tmp.getRoot(), "weights.bin");
+    args.put("weights", weights);
+    Map<String, Object> r = run();
+    assertNull(r.get("error"));
+    assertEquals(
+        Arrays.asList(
+            "setThreads 2", "load " + args.get("model") + " weights " + weights, "forward"),
+        runner.calls);
+    // load_ms times the program and its weights together
+    assertEquals(7.0 + 2.0, (Double) r.get("load_ms"), 1e-9);
+    Map<String, Object> model = obj(r, "model");
+    assertEquals(5L, model.get("bytes"));
+    Map<String, Object> w = obj(model, "weights");
+    assertEquals(weights, w.get("path"));
+    assertEquals(7L, w.get("bytes"));
+    assertEquals(Arrays.asList("path", "bytes"), new ArrayList<String>(w.keySet()));
+    String json = Json.write(r);
+    String modelJson =
+        ",\"bytes\":5,\"weights\":{\"path\":" + Json.write(weights) + ",\"bytes\":7}}";
+    assertTrue(json, json.contains(modelJson));
+  }
+
+  @Test
+  public void aMissingWeightsFileIsNamed() {
+    String weights = new File(tmp.getRoot(), "absent.bin").getPath();
+    args.put("weights", weights);
+    Map<String, Object> r = run();
+    assertEquals("args: weights: no such file: " + weights, r.get("error"));
+    assertTrue(runner.calls.isEmpty());
+    Map<String, Object> w = obj(obj(r, "model"), "weights");
+    assertEquals(weights, w.get("path"));
+    assertNull(w.get("bytes"));
+  }
+
+  @Test
+  public void aRuntimeThatRefusesWeightsGivesALoadErrorRow() throws Exception {
+    runner.refuseWeights = true;
+    String weights = Fakes.weightsFile(tmp.getRoot(), "model.ptd");
+    args.put("weights", weights);
+    Map<String, Object> r = run();
+    assertEquals(
+        "load: UnsupportedOperationException: this runtime takes no weights file", r.get("error"));
+    assertMeasurementsNull(r);
+    assertTrue(runner.closed);
+    assertEquals(7L, obj(obj(r, "model"), "weights").get("bytes"));
+  }
+
+  @Test
+  public void weightsOfAnArgumentErrorAreStillRecorded() {
+    args.put("weights", "/nowhere/w.bin");
+    args.put("iters", "0");
+    Map<String, Object> r = run();
+    assertTrue((String) r.get("error"), ((String) r.get("error")).startsWith("args: iters:"));
+    assertEquals("/nowhere/w.bin", obj(obj(r, "model"), "weights").get("path"));
+  }
+
+  @Test
   public void memoryIsSampledBeforeLoadAfterLoadAndAfterRuns() {
     Map<String, Object> mem = obj(run(), "memory");
     assertEquals(3, memory.samples);

@@ -6,8 +6,9 @@ import java.util.Map;
 
 /**
  * For tests/test_android_java.py: runs the protocol with the fake runner on generated test files
- * and prints two result JSON lines, a successful run and a failed load, so that Python checks
- * them with its strict json parser against the result format's keys.
+ * and prints three result JSON lines, a successful run, a failed load, and a successful run of a
+ * program plus weights file (model.weights), so that Python checks them with its strict json
+ * parser against the result format's keys.
  */
 public final class FakeRunMain {
   private FakeRunMain() {}
@@ -25,6 +26,11 @@ public final class FakeRunMain {
     broken.failOnLoad = new RuntimeException("cannot \"open\"\n\u00e9");
     System.out.println(
         new Benchmark(broken, clock, ProcStatus.selfProbe(), Fakes.device(), Fakes.metadata())
+            .runJson(args));
+    args.put("weights", Fakes.weightsFile(dir, "weights.bin"));
+    Fakes.FakeRunner program = new Fakes.FakeRunner(clock);
+    System.out.println(
+        new Benchmark(program, clock, ProcStatus.selfProbe(), Fakes.device(), Fakes.metadata())
             .runJson(args));
     for (File f : dir.listFiles()) {
       f.delete();

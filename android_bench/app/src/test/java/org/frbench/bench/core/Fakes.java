@@ -31,13 +31,17 @@ final class Fakes {
   }
 
   /**
-   * A runner whose load takes {@code loadMs}, whose first forward takes {@code firstMs} and the
-   * others {@code runMs} each (on the fake clock). Its output: 2 classes, class 1 wins where
-   * channel 0 of the input is > 0.5, so a mask equal to (channel 0 > 0.5) scores Dice 1.
+   * A runner whose load takes {@code loadMs} (plus {@code weightsMs} with a weights file), whose
+   * first forward takes {@code firstMs} and the others {@code runMs} each (on the fake clock). Its
+   * output: 2 classes, class 1 wins where channel 0 of the input is > 0.5, so a mask equal to
+   * (channel 0 > 0.5) scores Dice 1. With {@code refuseWeights} it refuses a weights file, as the
+   * ExecuTorch runner does.
    */
   static class FakeRunner implements ModelRunner {
     final FakeClock clock;
     double loadMs = 7.0;
+    double weightsMs = 2.0;
+    boolean refuseWeights;
     double firstMs = 3.0;
     double runMs = 1.0;
     boolean threadsSupported = true;
@@ -76,11 +80,17 @@ final class Fakes {
     }
 
     @Override
-    public void load(String path) {
-      calls.add("load " + path);
+    public void load(String path, String weights) {
+      calls.add(weights == null ? "load " + path : "load " + path + " weights " + weights);
+      if (weights != null && refuseWeights) {
+        throw new UnsupportedOperationException("this runtime takes no weights file");
+      }
       clock.advanceMs(loadMs);
       if (failOnLoad != null) {
         throw failOnLoad;
+      }
+      if (weights != null) {
+        clock.advanceMs(weightsMs);
       }
     }
 
@@ -155,6 +165,13 @@ final class Fakes {
    * 1 on its first (i+1) pixels; masks equal that, except image 2's mask, which has one extra
    * pixel (Dice 2*3/(3+4)).
    */
+  /** Writes a weights file of 7 bytes into {@code dir}; returns its path. */
+  static String weightsFile(File dir, String name) throws IOException {
+    File f = new File(dir, name);
+    writeBytes(f, new byte[] {9, 8, 7, 6, 5, 4, 3});
+    return f.getPath();
+  }
+
   static Map<String, String> testFiles(File dir, String modelName) throws IOException {
     int n = 3;
     int c = 3;
