@@ -8,7 +8,8 @@
    `.ptl` frbench ships: file bytes and where they go (program, weights, container), against its
    floor, its gzip size and a copy whose pickles are stored; load time (a fresh lite-interpreter
    load, the pickles stored and deflated), unpack time (its first call less a later one) and Dice through the
-   lite interpreter against the eager model's.
+   lite interpreter against the eager model's; and its weights-only update (the weights file a phone
+   that holds the program downloads, against the floor; the target is 1.1x) run with its program.
 2. With `--results`, every exported file of a study: bytes, split, floor (FR), gzip bytes, Dice
    (from the export record's fidelity check) and load time, the pickles stored and deflated.
 
@@ -36,9 +37,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from frbench.contract import ExportForm  # noqa: E402
+from frbench.export import UpdateFiles  # noqa: E402
 from frbench.export.ptl import LiteExporter  # noqa: E402
 from frbench.export.ptl_reader import records  # noqa: E402
-from frbench.fr import floor_bytes, script_compact  # noqa: E402
+from frbench.fr import CompactUNet, floor_bytes, script_compact  # noqa: E402
+from frbench.runtimes import RUNTIMES  # noqa: E402
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)  # the lite interpreter is deprecated
 PAPER_FILE = 40_500  # the paper's own sparse torch.save file, bytes (issue #13)
@@ -98,7 +101,9 @@ def paper_model(folder: Path, size: tuple[int, int], samples: int) -> None:
     masks = torch.stack([torch.from_numpy(m.astype("int64")) for _, m in pairs])
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "unet_fr.ptl"
-        LiteExporter.write(ExportForm(model, program=script_compact(model)), images[:1], path)
+        update = UpdateFiles(Path(d) / "program.ptl", Path(d) / "weights.bin")
+        facts = LiteExporter.write(ExportForm(model, program=CompactUNet(model).eval()), images[:1], path, update)
+        pair = RUNTIMES.get("ptl").load(update.program, update.weights)
         data = path.read_bytes()
         split = LiteExporter.split(path)
         lite = _load_for_lite_interpreter(str(path))
@@ -107,6 +112,7 @@ def paper_model(folder: Path, size: tuple[int, int], samples: int) -> None:
         with torch.no_grad():
             eager = torch.cat([predict_mask(model(images[i : i + 1])) for i in range(len(images))])
         phone = torch.cat([predict_mask(lite(images[i : i + 1])) for i in range(len(images))])
+        paired = torch.cat([predict_mask(pair(images[i : i + 1])) for i in range(len(images))])
     floor = floor_bytes(model)
     print("1. The FR paper's released UNet (759 coefficients, 31,037,698 parameters) as frbench's .ptl")
     print(f"   file {len(data):,} B (target <= {TARGET:,}: {'met' if len(data) <= TARGET else 'MISSED'}; the paper's "
@@ -126,12 +132,16 @@ def paper_model(folder: Path, size: tuple[int, int], samples: int) -> None:
     print(f"   first call {ms(first)}, later calls {ms(later)}: unpack about {unpack:.1f} ms (target <= 50 ms)")
     print(f"   Dice at {size[0]}x{size[1]} over {len(images)} images: lite interpreter "
           f"{float(dice_per_image(phone, masks).mean()):.4f}, eager {float(dice_per_image(eager, masks).mean()):.4f}")
+    updated = facts["weights_update"]
+    print(f"   weights-only update: weights file {updated['data_bytes']:,} B ({updated['data_bytes'] / floor:.2f}x the "
+          f"floor; target <= 1.1x), program {updated['program_bytes']:,} B; program + weights file give the same "
+          f"masks as the whole file: {bool(torch.equal(paired, phone))}")
 
 
 def study(results: Path, samples: int) -> None:
     print(f"2. Every exported file under {results}/export (bytes; .ptl load median, pickles stored / deflated, ms)")
     print(f"   {'model':34} {'fmt':4} {'file':>9} {'program':>8} {'weights':>9} {'container':>9} {'floor':>7} "
-          f"{'gzip':>9} {'Dice':>6}  load stored / deflated")
+          f"{'gzip':>9} {'update':>9} {'Dice':>6}  load stored / deflated")
     for record_path in sorted((results / "export").glob("*/*/seed0/export_*.json")):
         rec = json.loads(record_path.read_text())
         if rec.get("error"):
@@ -140,9 +150,11 @@ def study(results: Path, samples: int) -> None:
         data = record_path.with_name(f"model.{key['fmt']}").read_bytes()  # the file beside its record
         loads = load_times(data, samples) if key["fmt"] == "ptl" else None
         load = f"{statistics.median(loads['stored']):.2f} / {statistics.median(loads['deflated']):.2f}" if loads else "-"
+        written = (rec.get("exporter") or {}).get("weights_update") or {}
+        update = f"{written['data_bytes']:,}" if "data_bytes" in written else "none"
         print(f"   {key['method'] + '/' + key['level']:34} {key['fmt']:4} {rec['bytes']:>9,} {split.get('program', 0):>8,} "
               f"{split.get('weights', 0):>9,} {split.get('container', 0):>9,} {rec.get('floor_bytes') or 0:>7,} "
-              f"{rec['gzip_bytes']:>9,} {rec['fidelity']['dice_exported']:>6.3f}  {load}")
+              f"{rec['gzip_bytes']:>9,} {update:>9} {rec['fidelity']['dice_exported']:>6.3f}  {load}")
 
 
 def main(argv=None) -> int:

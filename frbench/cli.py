@@ -31,6 +31,12 @@ def _key_args(p, *names):
         _required(p, name, type=int if name == "seed" else str)
 
 
+def _update_args(p, verb: str):
+    """`--update-program` and `--update-weights`: the model as program plus weights file (a weights-only update)."""
+    p.add_argument("--update-program", help=f"{verb} the model's program that takes a weights file")
+    p.add_argument("--update-weights", help=f"{verb} that weights file")
+
+
 def cmd_data(a):
     from .data import write_dataset
 
@@ -45,10 +51,14 @@ def cmd_train(a):
 
 
 def cmd_export(a):
-    from .export import export_model
+    from pathlib import Path
 
+    from .export import UpdateFiles, export_model
+
+    update = UpdateFiles(Path(a.update_program), Path(a.update_weights)) if a.update_program else None
     record = export_model(key={"method": a.method, "level": a.level, "seed": a.seed, "fmt": a.fmt},
-                          checkpoint=a.checkpoint, data=a.data, out=a.out, record_out=a.record, threads=a.threads)
+                          checkpoint=a.checkpoint, data=a.data, out=a.out, record_out=a.record, threads=a.threads,
+                          update=update)
     if record["error"]:
         print(f"export failed; error recorded in {a.record}: {record['error']}", file=sys.stderr)
 
@@ -56,8 +66,10 @@ def cmd_export(a):
 def cmd_bench(a):
     from .bench.job import bench_model
 
+    update = (a.update_program, a.update_weights) if a.update_program else None
     result = bench_model(key={"method": a.method, "level": a.level, "seed": a.seed, "fmt": a.fmt}, device=a.device,
-                         model=a.model, export_record=a.export_record, data=a.data, plan=a.plan_json, out=a.out)
+                         model=a.model, export_record=a.export_record, data=a.data, plan=a.plan_json, out=a.out,
+                         update=update)
     if result["error"]:
         print(f"benchmark failed; error recorded in {a.out}: {result['error']}", file=sys.stderr)
 
@@ -66,7 +78,8 @@ def cmd_bench_one(a):
     from .bench.plan import Plan
     from .bench.worker import main
 
-    main(a.model, a.fmt, a.data, Plan(warmup=a.warmup, iters=a.iters, threads=a.threads, dice_images=a.dice_images), a.out)
+    main(a.model, a.fmt, a.data, Plan(warmup=a.warmup, iters=a.iters, threads=a.threads, dice_images=a.dice_images), a.out,
+         weights=a.weights)
 
 
 def cmd_summarize(a):
@@ -156,6 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.add_argument("--record", required=True)
     p.add_argument("--threads", type=int)
+    _update_args(p, "write")
     p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("bench", help="benchmark one exported model on one device")
@@ -165,12 +179,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True)
     p.add_argument("--plan-json", type=_json_arg, required=True, help="the config's `bench` block")
     p.add_argument("--out", required=True)
+    _update_args(p, "also run")
     p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("bench-one", help="(worker) time and score one model in this process")
     _required(p, "model", "fmt", "data", "out")
     _required(p, "warmup", "iters", "threads", type=int)
     p.add_argument("--dice-images", type=int, default=0)
+    p.add_argument("--weights", help="a weights file that replaces the model's weights at load (a weights-only update)")
     p.set_defaults(func=cmd_bench_one)
 
     p = sub.add_parser("summarize", help="gather result files into summary.csv")

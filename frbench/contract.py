@@ -68,9 +68,10 @@ class ExportForm:
 
     `model` is the eager module the exporter traces or exports (FR's `.pte`: the dense network of
     the same weights; the fidelity check always runs the trained model itself); `program`, when
-    given, is written as it is instead: a TorchScript module for `.ptl`
-    (FR's compact module), a `torch.export.ExportedProgram` for `.pte` (an int8 program from the
-    XNNPACK quantizer). `facts` are merged into export_{fmt}.json. `also` names other forms of
+    given, is written as it is instead: for `.ptl` a module that `torch.jit.script` compiles (FR's
+    compact module), which takes a weights file when it is a `frbench.weights_file.WeightsFromFile`
+    (a weights-only update; a traced `model` always does); for `.pte` a `torch.export.ExportedProgram`
+    (an int8 program from the XNNPACK quantizer). `facts` are merged into export_{fmt}.json. `also` names other forms of
     the same weights (eager modules), each written with the same exporter and measured (bytes,
     gzip bytes, numbers) under `{name}_export`: FR's plain dense file, what a phone would
     download without FR's compact form."""

@@ -1,15 +1,19 @@
 import json
 import os
+import struct
 
 import pytest
 import torch
 from torch.jit.mobile import _load_for_lite_interpreter
 
+from frbench.bench.job import bench_model
 from frbench.contract import ExportForm
 from frbench.data import load_split
-from frbench.export import EXPORTERS, export_model
+from frbench.export import EXPORTERS, UpdateFiles, export_model
 from frbench.methods import load_model
 from frbench.models import UNet, UNetConfig
+from frbench.runtimes import RUNTIMES
+from frbench.weights_file import MAGIC
 
 KEY = {"method": "baseline", "level": "dense", "seed": 0, "fmt": "ptl"}
 
@@ -151,3 +155,55 @@ def test_two_checkouts_at_different_paths_write_the_same_bytes(tiny_checkpoint, 
                        check=True, capture_output=True, cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)})
         files.append(out.read_bytes())
     assert files[0] == files[1]
+
+
+def test_a_ptl_update_is_the_program_plus_a_weights_file_with_identical_outputs(tiny_checkpoint, tiny_dataset, tmp_path):
+    """The weights-only update of a traced model: the program with every weight zero (deflated to a few kB),
+    and a weights file of every float it stores (one float32 slot and an 8-byte header); run together in the
+    lite interpreter they give the whole file's outputs bit for bit, and the benchmark runs the pair too."""
+    update = UpdateFiles(tmp_path / "program.ptl", tmp_path / "weights.bin")
+    record = export_model(key=KEY, checkpoint=tiny_checkpoint, data=tiny_dataset, out=tmp_path / "model.ptl",
+                          record_out=tmp_path / "export_ptl.json", update=update)
+    facts = record["exporter"]["weights_update"]
+    model, _ = load_model(tiny_checkpoint)
+    floats = sum(t.numel() for t in model.state_dict().values() if t.is_floating_point())
+    assert facts["slots"] == [["float32", floats]]
+    assert facts["data_bytes"] == update.weights.stat().st_size == 8 + 4 * floats
+    assert facts["program_bytes"] == update.program.stat().st_size < 0.25 * record["bytes"]
+    assert facts["max_abs_diff_vs_file"] == 0.0
+
+    lite = RUNTIMES.get("ptl")
+    images, _ = load_split(tiny_dataset, "test")
+    whole, empty = lite.load(tmp_path / "model.ptl"), lite.load(update.program)
+    pair = lite.load(update.program, update.weights)
+    for i in range(len(images)):
+        x = images[i : i + 1]
+        assert torch.equal(pair(x), whole(x)) and not torch.equal(empty(x), whole(x))
+
+    plan = {"warmup": 1, "iters": 3, "threads": 1, "timeout_s": 120, "dice_images": 0}
+    files = dict(model=str(tmp_path / "model.ptl"), export_record=str(tmp_path / "export_ptl.json"), data=str(tiny_dataset),
+                 out=str(tmp_path / "bench.json"), update=(str(update.program), str(update.weights)))
+    bench_model(key=KEY, device="host", plan=plan, **files)
+    result = json.loads((tmp_path / "bench.json").read_text())
+    assert result["weights_update"]["error"] is None and len(result["weights_update"]["values"]) == 3
+    assert result["weights_update"]["accuracy"]["dice_per_image"] == result["accuracy"]["dice_per_image"]
+    assert result["weights_update"]["model"]["weights"] == {"path": str(update.weights), "bytes": facts["data_bytes"]}
+
+    plan["weights_update"] = False  # the plan can leave the pair out
+    bench_model(key=KEY, device="host", plan=plan, **files)
+    assert "weights_update" not in json.loads((tmp_path / "bench.json").read_text())
+
+
+def test_set_weights_refuses_another_programs_weights_naming_the_file(tiny_checkpoint, tiny_dataset, tmp_path):
+    update = UpdateFiles(tmp_path / "program.ptl", tmp_path / "weights.bin")
+    export_model(key=KEY, checkpoint=tiny_checkpoint, data=tiny_dataset, out=tmp_path / "model.ptl",
+                 record_out=tmp_path / "export_ptl.json", update=update)
+    lite, weights = RUNTIMES.get("ptl"), update.weights.read_bytes()
+    (tmp_path / "other.bin").write_bytes(struct.pack("<ii", MAGIC, len(weights) - 8) + weights[8:-8])
+    with pytest.raises(RuntimeError, match="refused .*other.bin.*not this program's weights"):
+        lite.load(update.program, tmp_path / "other.bin")
+    (tmp_path / "cut.bin").write_bytes(weights[:-8])
+    with pytest.raises(RuntimeError, match="refused .*cut.bin.*smaller than"):
+        lite.load(update.program, tmp_path / "cut.bin")
+    with pytest.raises(RuntimeError, match="missing.bin"):
+        RUNTIMES.get("ptl").load(update.program, tmp_path / "missing.bin")

@@ -12,7 +12,7 @@ from frbench.checkpoint import save_checkpoint
 from frbench.contract import ExportForm
 from frbench.data import load_split
 from frbench.errors import ExportError
-from frbench.export import EXPORTERS, export_model
+from frbench.export import EXPORTERS, UpdateFiles, export_model
 from frbench.export.pte_reader import read_pte
 from frbench.methods import get_method
 from frbench.methods.quantize.xnnpack import quantize_for_xnnpack
@@ -34,7 +34,7 @@ def pte_export(tmp_path_factory, tiny_dataset):
     save_checkpoint(ckpt, method="baseline", level="dense", arch=get_method("baseline")("dense").arch(model), model=model,
                     meta={"seed": 0})
     record = export_model(key=KEY, checkpoint=ckpt, data=tiny_dataset, out=d / "model.pte",
-                          record_out=d / "export_pte.json")
+                          record_out=d / "export_pte.json", update=UpdateFiles(d / "program.pte", d / "weights.bin"))
     return d / "model.pte", d / "export_pte.json", record
 
 
@@ -171,16 +171,23 @@ def test_a_model_pte_cannot_take_is_an_error_row_and_ptl_goes_on(tiny_checkpoint
 
 def test_a_weights_only_update_is_a_data_file_the_program_runs_with(pte_export, tiny_dataset, tmp_path):
     """ExecuTorch's program-data separation: the weights apart from the program (BatchNorm folded first,
-    so that XNNPACK makes no constants of its own), run together on the host with the eager outputs."""
+    so that XNNPACK makes no constants of its own), run together on the host, and benchmarked as a pair
+    under the same plan."""
     path, record_path, record = pte_export
     update = record["exporter"]["weights_update"]
-    assert update["batchnorm_folded"] == 10 and update["max_abs_diff"] < 1e-4
+    # folding BatchNorm moves the last float digits only
+    assert update["batchnorm_folded"] == 10 and update["max_abs_diff_vs_file"] < 1e-4
     # the data file holds the weights (less than the state dict's BatchNorm once folded, plus alignment),
     # the program a fraction of the whole file
-    assert update["data_bytes"] >= 0.9 * record["bytes_split"]["weights"]
-    assert update["program_bytes"] < 0.3 * record["bytes"]
+    assert update["data_bytes"] == (path.parent / "weights.bin").stat().st_size >= 0.9 * record["bytes_split"]["weights"]
+    assert update["program_bytes"] == (path.parent / "program.pte").stat().st_size < 0.3 * record["bytes"]
     out = tmp_path / "pte.json"
     bench_model(key=KEY, device="host", model=str(path), export_record=str(record_path), data=str(tiny_dataset),
-                plan=PLAN, out=str(out))
+                plan=PLAN, out=str(out), update=(str(path.parent / "program.pte"), str(path.parent / "weights.bin")))
+    result = json.loads(out.read_text())
+    pair = result["weights_update"]
+    assert pair["error"] is None and len(pair["values"]) == PLAN["iters"]
+    assert pair["model"]["weights"] == {"path": str(path.parent / "weights.bin"), "bytes": update["data_bytes"]}
+    assert pair["accuracy"]["dice"] == pytest.approx(result["accuracy"]["dice"], abs=0.02)
     row = gather([out], [record_path], []).summary.iloc[0]
     assert row["update_bytes"] == update["data_bytes"]

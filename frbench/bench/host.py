@@ -30,15 +30,17 @@ class HostRunner:
         self.device = device
 
     @staticmethod
-    def worker_command(model: str, fmt: str, data: str, plan: Plan, out: Path) -> list[str]:
+    def worker_command(model: str, fmt: str, data: str, plan: Plan, out: Path, weights: str | None = None) -> list[str]:
         return [sys.executable, "-m", "frbench", "bench-one", "--model", str(model), "--fmt", fmt,
                 "--data", str(data), "--warmup", str(plan.warmup), "--iters", str(plan.iters),
-                "--threads", str(plan.threads), "--dice-images", str(plan.dice_images), "--out", str(out)]
+                "--threads", str(plan.threads), "--dice-images", str(plan.dice_images), "--out", str(out),
+                *(["--weights", str(weights)] if weights is not None else [])]
 
-    def run(self, model: str, fmt: str, data: str, plan: Plan, log=sys.stderr) -> dict:
+    def run(self, model: str, fmt: str, data: str, plan: Plan, log=sys.stderr, weights: str | None = None) -> dict:
+        """The plan run on `model` (with `weights`: the program `model` with that weights file)."""
         with tempfile.TemporaryDirectory(prefix="frbench-bench-") as tmp:
             out = Path(tmp) / "result.json"
-            cmd = self.worker_command(model, fmt, data, plan, out)
+            cmd = self.worker_command(model, fmt, data, plan, out, weights)
             print("running:", " ".join(cmd), file=log, flush=True)
             try:
                 proc = subprocess.run(cmd, capture_output=True, text=True, timeout=plan.timeout_s)

@@ -11,9 +11,13 @@ from .plan import Plan
 from .result import check_result, empty_result, with_stats
 
 
-def bench_model(*, key: dict, device: str, model: str, export_record: str, data: str, plan: dict, out: str) -> dict:
+def bench_model(*, key: dict, device: str, model: str, export_record: str, data: str, plan: dict, out: str,
+                update: tuple[str, str] | None = None) -> dict:
+    """The plan run on the exported file; with `update` (program, weights file) and the plan's
+    `weights_update`, run again on that pair in a worker of its own, under `weights_update`."""
     plan_ = Plan.from_dict(plan)
     runner = "host" if device == "host" else "android"
+    exported = {}
     try:
         exported = read_json(export_record)
         if exported.get("error"):
@@ -24,9 +28,26 @@ def bench_model(*, key: dict, device: str, model: str, export_record: str, data:
     except Exception as e:  # noqa: BLE001 - an unreadable record or a lost device is an error row
         print(f"benchmark of {model} on {device} failed: {e}", file=sys.stderr)
         result = empty_result(runner=runner, model=model, fmt=key["fmt"], plan=plan, error=f"{type(e).__name__}: {e}")
+    if update is not None and plan_.weights_update and not exported.get("error"):
+        result["weights_update"] = _bench_update(device, runner, update, key["fmt"], data, plan_, exported)
     result["key"] = {**key, "device": device}
     result["plan"] = plan_.to_dict()
     # the worker's threads (the plan's); this process only starts it, and never loads torch
     result["provenance"] = stamp({"plan": result["plan"], "key": result["key"]}, threads=plan_.threads)
     atomic_write_json(out, check_result(result, source=out))
     return result
+
+
+def _bench_update(device, runner, update, fmt, data, plan: Plan, exported: dict) -> dict:
+    """The plan run on the model as program plus weights file; an error row when the export has no such pair."""
+    program, weights = update
+    written = (exported.get("exporter") or {}).get("weights_update")
+    if not written or written.get("error"):
+        why = (written or {}).get("error") or f"{exported.get('file', 'the export')} was written without one"
+        return empty_result(runner=runner, model=program, fmt=fmt, plan=plan.to_dict(),
+                            error=f"no weights-only update: {why}")
+    try:
+        return check_result(with_stats(runner_for(device).run(program, fmt, data, plan, weights=weights)),
+                            source=f"{device} ({program} with {weights})")
+    except Exception as e:  # noqa: BLE001 - a lost device is an error row, as for the whole file
+        return empty_result(runner=runner, model=program, fmt=fmt, plan=plan.to_dict(), error=f"{type(e).__name__}: {e}")

@@ -14,6 +14,7 @@ class Plan:
     threads: int = 1  # intra-op threads of the runtime, fixed and recorded
     timeout_s: float = 600.0  # per model: a hung or dying run becomes an error row
     dice_images: int = 0  # test images in the accuracy pass (0 = all)
+    weights_update: bool = True  # also run the model as program plus weights file (the export's update files)
 
     @classmethod
     def from_dict(cls, d: dict) -> "Plan":

@@ -2,7 +2,8 @@
 
 The host runner starts this in a fresh interpreter for each model (pyperf's
 worker), so load time and memory are not polluted by another model. Order:
-load (timed), first inference (timed), `warmup` runs, `iters` runs each timed
+load (timed; with a weights file, the program's load and its `set_weights` or
+data file together), first inference (timed), `warmup` runs, `iters` runs each timed
 alone with perf_counter, memory, then a separate accuracy pass over the test
 images. Any failure becomes a result whose `error` says what failed; this
 process then still exits 0 with a valid file.
@@ -33,7 +34,7 @@ def _timed_ms(fn) -> float:
 
 
 @torch.no_grad()
-def bench_one(model: str, fmt: str, data: str, plan: Plan) -> dict:
+def bench_one(model: str, fmt: str, data: str, plan: Plan, weights: str | None = None) -> dict:
     result = empty_result(runner="host", model=model, fmt=fmt, plan=plan.to_dict())
     result["device"] = host_facts()  # first: the load average before we add to it
     torch.set_num_threads(plan.threads)
@@ -45,12 +46,14 @@ def bench_one(model: str, fmt: str, data: str, plan: Plan) -> dict:
                           "interop_threads": torch.get_num_interop_threads(), "timer": "time.perf_counter_ns",
                           "quantized_engine": torch.backends.quantized.engine}
     result["model"]["bytes"] = Path(model).stat().st_size
+    if weights is not None:
+        result["model"]["weights"] = {"path": str(weights), "bytes": Path(weights).stat().st_size}
     images, masks = plan.dice_split(data)
     x = images[:1].contiguous()
     memory = {"unit": "kB", "rss_before_load": rss_kb()}
 
     t0 = time.perf_counter_ns()
-    module = runtime.load(model)
+    module = runtime.load(model, weights)
     result["load_ms"] = (time.perf_counter_ns() - t0) / 1e6
     memory["rss_after_load"] = rss_kb()
     result["first_inference_ms"] = _timed_ms(lambda: runtime.run(module, x))
@@ -66,9 +69,9 @@ def bench_one(model: str, fmt: str, data: str, plan: Plan) -> dict:
     return with_stats(result)
 
 
-def main(model: str, fmt: str, data: str, plan: Plan, out: str) -> None:
+def main(model: str, fmt: str, data: str, plan: Plan, out: str, weights: str | None = None) -> None:
     try:
-        result = bench_one(model, fmt, data, plan)
+        result = bench_one(model, fmt, data, plan, weights)
     except Exception as e:  # noqa: BLE001 - a model that fails is an error row, never a crash
         traceback.print_exc()
         result = empty_result(runner="host", model=model, fmt=fmt, plan=plan.to_dict(),

@@ -7,6 +7,7 @@ The export job (`job.export_model`) loads a trained model through its method
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -16,9 +17,20 @@ from ..contract import ExportForm
 from ..registry import Registry
 
 
+@dataclass(frozen=True)
+class UpdateFiles:
+    """Where an export writes its weights-only update: the program a phone keeps (`program`) and the
+    weights file it downloads to replace the program's weights (`weights`)."""
+
+    program: Path
+    weights: Path
+
+
 class Exporter(Protocol):
-    def write(self, form: ExportForm, example: torch.Tensor, path: Path) -> dict:
-        """Write the form's file for input shape `example`; return facts about how it was exported."""
+    def write(self, form: ExportForm, example: torch.Tensor, path: Path, update: UpdateFiles | None = None) -> dict:
+        """Write the form's file for input shape `example`, and with `update` the same model as program
+        plus weights file; return facts about how it was exported (`weights_update`: the update's
+        bytes, or the `error` that says why this model has none; its files are then empty)."""
 
     def stored_tensors(self, path: Path) -> dict[str, torch.Tensor]:
         """The tensors the file holds, read back from the file, so that compression is measured on
@@ -38,4 +50,4 @@ from . import ptl  # noqa: E402,F401  (registers "ptl")
 from . import pte  # noqa: E402,F401  (registers "pte")
 from .job import export_model  # noqa: E402
 
-__all__ = ["EXPORTERS", "Exporter", "export_model"]
+__all__ = ["EXPORTERS", "Exporter", "UpdateFiles", "export_model"]

@@ -7,7 +7,9 @@ difference between the eager model's logits and the exported model's, run by the
 format's own runtime over the test images, with both Dice scores. What is written is the
 method's declared form (`Method.export_form`), whose `facts` join the record (FR: its floor)
 and whose `also` forms are written and measured beside it (FR: the plain dense export of the
-same weights, `dense_export`).
+same weights, `dense_export`). With `UpdateFiles`, the job also writes the model as a program plus
+a weights file (a weights-only update: `exporter.weights_update` has their bytes) and runs that pair
+against the whole file (`max_abs_diff_vs_file`).
 
 A model the exporter cannot handle, or a checkpoint that cannot be read, does not
 fail the job: the JSON gets an `error` naming the cause and the model file is left
@@ -34,7 +36,7 @@ from ..methods import load_trained
 from ..metrics import dice_per_image, predict_mask
 from ..provenance import stamp
 from ..runtimes import RUNTIMES
-from . import EXPORTERS
+from . import EXPORTERS, UpdateFiles
 
 FORMAT = 1
 
@@ -107,8 +109,18 @@ class TrainingImages:
         return to_float(load_split(self.data, "train", uint8=True)[0][:n])  # no float copy of the whole split
 
 
-def export_model(*, key: dict, checkpoint: str, data: str, out: str, record_out: str, threads: int | None = None) -> dict:
-    """Export one model. `key` names it in every later table: method, level, seed, fmt."""
+@torch.no_grad()
+def update_check(runtime, whole: str, files: UpdateFiles, example) -> float:
+    """The largest difference between the whole file's outputs and those of its program run with its
+    weights file, on the benchmark input (0.0: the update reproduces the model)."""
+    return float((runtime.run(runtime.load(files.program, files.weights), example)
+                  - runtime.run(runtime.load(whole), example)).abs().max())
+
+
+def export_model(*, key: dict, checkpoint: str, data: str, out: str, record_out: str, threads: int | None = None,
+                 update: UpdateFiles | None = None) -> dict:
+    """Export one model. `key` names it in every later table: method, level, seed, fmt. With `update`,
+    also the same model as program plus weights file (a weights-only update), run against the whole file."""
     if threads:
         torch.set_num_threads(capped_threads(threads))
     fmt = key["fmt"]
@@ -122,8 +134,11 @@ def export_model(*, key: dict, checkpoint: str, data: str, out: str, record_out:
         t0 = time.monotonic()
         form = method.export_form(fmt, model, example, calibration=TrainingImages(data))
         with atomic_path(out) as tmp:
-            record["exporter"] = exporter.write(form, example, tmp)
+            record["exporter"] = exporter.write(form, example, tmp, update)
         record["export_seconds"] = time.monotonic() - t0
+        weights_update = record["exporter"].get("weights_update") or {}
+        if update is not None and not weights_update.get("error"):
+            weights_update["max_abs_diff_vs_file"] = update_check(runtime, out, update, example)
         record["input_shape"] = list(example.shape)
         record.update(measure(exporter, out))
         record["graph"] = exporter.graph(out)  # compared with the baseline's in the summary
@@ -135,8 +150,9 @@ def export_model(*, key: dict, checkpoint: str, data: str, out: str, record_out:
     except Exception as e:  # noqa: BLE001 - any failure becomes an error row; the traceback goes to the log
         traceback.print_exc()
         record["error"] = f"{type(e).__name__}: {e}"
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_bytes(b"")  # the declared output exists; its emptiness and `error` say why
+        for path in [out, *([update.program, update.weights] if update else [])]:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_bytes(b"")  # the declared outputs exist; their emptiness and `error` say why
     record["provenance"] = stamp({"key": key}, threads=torch.get_num_threads())
     atomic_write_json(record_out, record)
     return record

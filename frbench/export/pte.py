@@ -36,7 +36,7 @@ import torch.nn as nn
 from ..contract import ExportForm
 from ..errors import ExportError
 from ..runtimes.executorch import ExecuTorchRuntime
-from . import EXPORTERS
+from . import EXPORTERS, UpdateFiles
 from .pte_reader import BACKEND, read_pte, read_pte_graph
 from .pte_update import weights_update
 
@@ -104,7 +104,7 @@ def _is_quantized(by_op: dict) -> bool:
 @EXPORTERS.register("pte")
 class ExecuTorchExporter:
     @staticmethod
-    def write(form: ExportForm, example, path) -> dict:
+    def write(form: ExportForm, example, path, update: UpdateFiles | None = None) -> dict:
         from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
         from executorch.exir import to_edge_transform_and_lower
 
@@ -113,13 +113,15 @@ class ExecuTorchExporter:
             edge = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()])
             ops = delegation(edge.exported_program().graph_module)
             buffer = edge.to_executorch().buffer
-            update = weights_update(form, example)  # the same model with its weights in a data file of their own
+            # the same model with its weights in a data file of their own
+            update = None if update is None else weights_update(form, example, update)
         Path(path).write_bytes(buffer)
         contents = read_pte(path)
         return {"executorch": ExecuTorchRuntime.version(), "torch": torch.__version__,
                 "partitioner": "XnnpackPartitioner", "backend": BACKEND,
                 "quantized": _is_quantized(ops["delegated_by_op"]) or _is_quantized(ops["non_delegated_by_op"]),
-                "delegation": ops, "storage": contents.storage, "weights_update": update}
+                "delegation": ops, "storage": contents.storage,
+                **({} if update is None else {"weights_update": update})}
 
     @staticmethod
     def graph(path) -> dict:

@@ -54,6 +54,7 @@ class _Unpickler(pickle.Unpickler):
     def __init__(self, data: bytes, store: dict[str, bytes]):
         super().__init__(io.BytesIO(data))
         self.store = store
+        self.storages: dict[str, torch.TypedStorage] = {}  # by record: tensors that share one, share it here
 
     def find_class(self, module, name):
         if module == "torch._utils" and name.startswith("_rebuild_"):
@@ -70,14 +71,18 @@ class _Unpickler(pickle.Unpickler):
 
     def persistent_load(self, pid):
         _, storage_type, key, _, numel = pid
-        raw = self.store[f"data/{key}"]
-        untyped = torch.UntypedStorage.from_buffer(bytearray(raw), dtype=torch.uint8) if raw else torch.UntypedStorage(0)
-        return torch.storage.TypedStorage(wrap_storage=untyped, dtype=storage_type.dtype, _internal=True)
+        if key not in self.storages:
+            raw = self.store[f"data/{key}"]
+            untyped = torch.UntypedStorage.from_buffer(bytearray(raw), dtype=torch.uint8) if raw else torch.UntypedStorage(0)
+            self.storages[key] = torch.storage.TypedStorage(wrap_storage=untyped, dtype=storage_type.dtype, _internal=True)
+        return self.storages[key]
 
 
-def stored_tensors(data: bytes, where) -> dict[str, torch.Tensor]:
+def module_tensors(data: bytes, where) -> dict[str, torch.Tensor]:
     """Every tensor the module objects of a `.ptl` hold, by its path in the object tree (quantized
-    modules keep their int8 weight in their pickled state)."""
+    modules keep their int8 weight in their pickled state), views of one record included: a
+    program that takes a weights file holds its weights both as its network's parameters and as
+    the slots they are views of (`frbench.weights_file`)."""
     store = records(data, where)
     with warnings.catch_warnings():  # _rebuild_tensor_v2 takes a TypedStorage, which torch calls deprecated
         warnings.simplefilter("ignore", UserWarning)
@@ -97,6 +102,23 @@ def stored_tensors(data: bytes, where) -> dict[str, torch.Tensor]:
                 walk(v, f"{path}.{i}" if path else str(i))
 
     walk(root, "")
+    return found
+
+
+def _spans_its_storage(t: torch.Tensor) -> bool:
+    return t.storage_offset() == 0 and t.numel() * t.element_size() == t.untyped_storage().nbytes()
+
+
+def stored_tensors(data: bytes, where) -> dict[str, torch.Tensor]:
+    """The tensors a `.ptl` stores, each stored number once: of the tensors that share one record,
+    the one that spans it (a weights slot) stands for its views (`module_tensors` has them all)."""
+    by_record: dict[int, list[tuple[str, torch.Tensor]]] = {}
+    for path, t in module_tensors(data, where).items():
+        by_record.setdefault(t.untyped_storage().data_ptr(), []).append((path, t))
+    found = {}
+    for tensors in by_record.values():
+        whole = [(path, t) for path, t in tensors if _spans_its_storage(t)]
+        found.update(whole[:1] if whole and len(tensors) > 1 else tensors)
     return found
 
 

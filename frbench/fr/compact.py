@@ -14,10 +14,12 @@ the program's: each layer's kept count and shape, bias lengths and norms (intege
 stored with the module, not as tensors: 759 numbers for the paper's UNet, as it says). On its
 first call it rebuilds every dense float32 weight once (`rebuild`: zigzag order recomputed
 from the shape, scatter into a leading block of zeros, inverse DCT from that block) and
-keeps them; later calls run plain convolutions. The forward is the UNet's
+keeps them; later calls run plain convolutions. A weights file of `coeffs` and `extras`
+(`frbench.weights_file`: what a phone downloads to update the model) replaces them, and the next
+call rebuilds. The forward is the UNet's
 (frbench.models.UNet), written over those lists with ATen ops (no functional wrappers,
 whose argument checks would be compiled into the program), and every helper is a free
-function, inlined into the one method the file stores. It compiles with
+function, inlined into the forward the file stores. It compiles with
 `torch.jit.script` and runs in PyTorch's mobile lite interpreter: 3.4 kB of deflated bytecode
 (the module tree it replaces took 71 kB).
 
@@ -33,6 +35,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from ..errors import ExportError
+from ..weights_file import WeightsFromFile
 from .dct import dct_rows, head_inverse
 from .layers import FRConv2d, FRConvTranspose2d, fr_layers
 from .zigzag import block_order, leading_block, zigzag_order
@@ -132,10 +135,11 @@ def double_conv(x: Tensor, net: Unpacked, layer: int, norm: int) -> Tensor:
     return x
 
 
-class CompactUNet(nn.Module):
+class CompactUNet(WeightsFromFile):
     """The deployable form of an FR UNet (frbench.models.UNet after `to_fr`; see the module
     docstring). Its layers in `fr_layers` order: inc, down1..D (two 3x3 convs each), then per
-    up stage its transposed conv (none when bilinear) and two 3x3 convs, then outc."""
+    up stage its transposed conv (none when bilinear) and two 3x3 convs, then outc. A weights file
+    of `coeffs` and `extras` replaces them (`set_weights`); the next call rebuilds from those."""
 
     depth: int
     bilinear: bool
@@ -163,7 +167,11 @@ class CompactUNet(nn.Module):
         self.layout = [[layer.kept_count(), *layer.coeffs.shape] for layer in layers]
         self.bias_sizes = [0 if layer.bias is None else layer.bias.numel() for layer in layers]
         self.register_buffer("extras", torch.cat(extras) if extras else torch.zeros(0))
+        self.hold_weights([self.coeffs, self.extras])
         self.net = ([], [], [])
+
+    def weights_changed(self) -> None:
+        self.unpacked = False
 
     def forward(self, x: Tensor) -> Tensor:
         if not self.unpacked:

@@ -45,6 +45,7 @@ from ..contract import ExportForm, Method
 from ..defaults import method_defaults
 from ..errors import ConfigError
 from ..fr import (
+    CompactUNet,
     TruncationHook,
     TruncationSchedule,
     build_fr_unet,
@@ -54,7 +55,6 @@ from ..fr import (
     fr_arch,
     fr_layers,
     kept_counts,
-    script_compact,
     stored_numbers,
     to_fr,
 )
@@ -211,6 +211,6 @@ class FR(Method):
         if fmt == "ptl":
             facts["storage_note"] = ("compact: the kept DCT coefficients as float16, first K in zigzag order; the dense "
                                      "weights are rebuilt once, at the first call (in first_inference_ms)")
-            return ExportForm(model, program=script_compact(model), facts=facts, also={"dense": dense})
+            return ExportForm(model, program=CompactUNet(model).eval(), facts=facts, also={"dense": dense})
         facts["storage_note"] = "dense: ExecuTorch lowers constant weights, so the file stores idctn(coefficients)"
         return ExportForm(dense, facts=facts)

@@ -54,7 +54,20 @@ def _bench_row(r: dict) -> dict:
                load_avg_1m=(device.get("load_avg") or [None])[0], warnings="; ".join(r.get("warnings") or []),
                git_commit=((r.get("provenance") or {}).get("git") or {}).get("commit"),
                git_dirty=((r.get("provenance") or {}).get("git") or {}).get("dirty"))
+    row.update(_update_row(r.get("weights_update"), acc))
     return row
+
+
+def _update_row(u: dict | None, whole_accuracy: dict) -> dict:
+    """The model run as program plus weights file (a weights-only update): its error, load, p50,
+    Dice, and whether its per-image Dice equals the whole file's. Empty where the plan ran none."""
+    if u is None:
+        return {}
+    u = with_stats(u)
+    acc = u.get("accuracy") or {}
+    same = (acc.get("dice_per_image") == whole_accuracy.get("dice_per_image")) if acc and whole_accuracy else None
+    return {"update_error": u.get("error"), "update_load_ms": u.get("load_ms"),
+            "update_p50_ms": (u.get("stats") or {}).get("p50"), "update_dice": acc.get("dice"), "update_same_dice": same}
 
 
 def _export_row(e: dict) -> dict:
@@ -64,11 +77,12 @@ def _export_row(e: dict) -> dict:
     dense_export = e.get("dense_export") or {}
     dense, dense_weights = dense_export.get("bytes"), (dense_export.get("bytes_split") or {}).get("weights")
     split = e.get("bytes_split") or {}
+    update = (e.get("exporter") or {}).get("weights_update") or {}  # the weights-only update's files
     if dense is None and e.get("compact") is False:
         dense, dense_weights = e.get("bytes"), split.get("weights")
     return {**e["key"], "export_error": e.get("error"), "file_bytes": e.get("bytes"), "gzip_bytes": e.get("gzip_bytes"),
             "weights_bytes": split.get("weights"), "program_bytes": split.get("program"),
-            "update_bytes": ((e.get("exporter") or {}).get("weights_update") or {}).get("data_bytes"),
+            "update_bytes": update.get("data_bytes"), "update_program_bytes": update.get("program_bytes"),
             "container_bytes": split.get("container"), "dense_weights_bytes": dense_weights,
             "stored_numbers": e.get("stored_numbers"), "nonzero_numbers": e.get("nonzero_numbers"),
             "params_eager": e.get("params_eager"), "fidelity_max_abs": fid.get("max_abs_diff"),

@@ -25,9 +25,10 @@ from .controls import GROUP
 from .significance import BETTER, NO_DIFFERENCE
 from .summary import against_own_dense, seed_table
 
-COMPARISON_COLUMNS = ["dice", "file_bytes", "weights_bytes", "gzip_bytes", "stored_numbers", "nonzero_numbers",
-                      "compression_by_count", "compression_by_bytes", "compression_by_weights", "load_ms", "p50_ms",
-                      "p90_ms", "peak_rss_kb", "train_seconds", "train_peak_rss_kb", "fidelity_max_abs"]
+COMPARISON_COLUMNS = ["dice", "file_bytes", "weights_bytes", "update_bytes", "gzip_bytes", "stored_numbers",
+                      "nonzero_numbers", "compression_by_count", "compression_by_bytes", "compression_by_weights",
+                      "load_ms", "p50_ms", "p90_ms", "peak_rss_kb", "train_seconds", "train_peak_rss_kb",
+                      "fidelity_max_abs"]
 VERDICT_COLUMNS = ["role", "control", "images", "delta", "delta_low", "delta_high", "p", "paired_seeds", "verdict",
                    "note", "test"]
 
@@ -45,6 +46,8 @@ def comparison(summary: pd.DataFrame, comparisons: pd.DataFrame, fidelity_tolera
     table["own_dense"] = table["own_dense"].fillna(False).astype(bool)
     table["seeds"] = table["seeds"].fillna(0).astype(int)
     table["fidelity_flag"] = table["fidelity_max_abs"] > fidelity_tolerance
+    table = table.merge(_update_differs(summary), on=GROUP, how="left")
+    table["update_differs"] = table["update_differs"].fillna(False).astype(bool)
     table = table.merge(_same_graph(summary), on=GROUP, how="left")
     table["same_graph"] = table["same_graph"].fillna(False).astype(bool) & (table["method"] != baseline)
     # Dice and its interval over seeds and images; the difference from the control and the verdict
@@ -69,6 +72,12 @@ def _as_bool(x):
     if isinstance(x, (int, float, np.integer, np.floating)) and x == x:
         return bool(x)
     return None
+
+
+def _update_differs(summary: pd.DataFrame) -> pd.DataFrame:
+    """Per group: whether any seed's program-plus-weights-file run scored differently from its whole file."""
+    differs = summary["update_same_dice"].eq(False) if "update_same_dice" in summary else pd.Series(False, summary.index)
+    return differs.groupby([summary[c] for c in GROUP]).any().rename("update_differs").reset_index()
 
 
 def _same_graph(summary: pd.DataFrame) -> pd.DataFrame:

@@ -2,7 +2,9 @@
 
 Export uses them to check fidelity, and the benchmark worker to time and score
 the model. A runtime answers: `name`, `version()`, `prepare()` (load the runtime itself,
-before anything is timed or measured), `load(path)`, `run(module, x)`.
+before anything is timed or measured), `load(path, weights=None)` (with
+the weights file of a weights-only update: the program at `path` runs with those weights),
+`run(module, x)`.
 """
 
 from ..registry import Registry

@@ -12,7 +12,9 @@ and, on first use, in `load_ms`. The extension alone loads in milliseconds.
 tests/test_pte.py checks that both give the same outputs.
 
 `load` is what the Android app times as load too: the program and its `forward` method
-(ExecuTorch loads methods lazily, so without it the first inference would pay for it).
+(ExecuTorch loads methods lazily, so without it the first inference would pay for it). A program
+whose weights are in a data file of their own (`.ptd`, a weights-only update) loads through
+`_load_for_executorch(program, data)`, the one call of the extension that takes a data file.
 
 Threads: ExecuTorch has its own thread pool (XNNPACK's), which `torch.set_num_threads` does
 not touch; `load` sets it to `torch.get_num_threads()`, which the benchmark worker has already
@@ -66,15 +68,20 @@ class ExecuTorchRuntime:
         _lib()
 
     @staticmethod
-    def load(path):
+    def load(path, weights=None):
+        """The program at `path`, its weights from its own file when `weights` (a `.ptd`) is given."""
         lib = _lib()
         set_threads(torch.get_num_threads())
         try:
+            if weights is not None:  # only the Module API takes a data file; it loads every method
+                module = lib._load_for_executorch(str(path), str(weights))
+                return LoadedProgram(program=module, method=module.forward)
             program = lib._load_program(str(path), enable_etdump=False, debug_buffer_size=0,
                                         program_verification=lib.Verification.InternalConsistency)
             method = program.load_method("forward")
         except RuntimeError as e:  # ExecuTorch says only "Failed to load program, error: 0x:23"
-            raise RuntimeError(f"{path}: ExecuTorch could not load it ({e}; its reason is on stderr): a truncated "
+            what = f"{path} with the data file {weights}" if weights is not None else str(path)
+            raise RuntimeError(f"{what}: ExecuTorch could not load it ({e}; its reason is on stderr): a truncated "
                                "or corrupt .pte, or one written by another executorch version; rerun the export") from None
         return LoadedProgram(program=program, method=method)
 

@@ -23,12 +23,20 @@ class LiteRuntime:
             torch.backends.quantized.engine = "qnnpack"
 
     @staticmethod
-    def load(path):
+    def load(path, weights=None):
+        """The program at `path`; with `weights`, its weights replaced by that file's
+        (`frbench.weights_file`: the program's `set_weights`), as part of the load."""
         try:
-            return _load_for_lite_interpreter(str(path))
+            module = _load_for_lite_interpreter(str(path))
         except RuntimeError as e:
             raise RuntimeError(f"{path}: the lite interpreter could not load it ({str(e).splitlines()[0]}): a truncated "
                                "or corrupt .ptl; delete it and rerun its export") from None
+        if weights is not None:
+            try:
+                module.run_method("set_weights", str(weights))
+            except (RuntimeError, torch.jit.Error) as e:  # a file it cannot read; one it refuses (jit.Error)
+                raise RuntimeError(f"{path}: its set_weights refused {weights} ({str(e).splitlines()[0]})") from None
+        return module
 
     @staticmethod
     def run(module, x: torch.Tensor) -> torch.Tensor:

@@ -6,6 +6,8 @@ rule bench:
     input:
         model="results/export/{method}/{level}/seed{seed}/model.{fmt}",
         record="results/export/{method}/{level}/seed{seed}/export_{fmt}.json",
+        program="results/export/{method}/{level}/seed{seed}/update/program.{fmt}",
+        weights="results/export/{method}/{level}/seed{seed}/update/weights_{fmt}.bin",
         data=dataset_for,
     output:
         "results/bench/{device}/{method}/{level}/seed{seed}/{fmt}.json",
@@ -23,4 +25,5 @@ rule bench:
         "python -m frbench bench --device {wildcards.device:q} --method {wildcards.method}"
         " --level {wildcards.level} --seed {wildcards.seed} --fmt {wildcards.fmt}"
         " --model {input.model:q} --export-record {input.record:q} --data {input.data}"
-        " --plan-json {params.plan:q} --out {output:q} > {log:q} 2>&1"
+        " --plan-json {params.plan:q} --out {output:q}"
+        " --update-program {input.program:q} --update-weights {input.weights:q} > {log:q} 2>&1"
