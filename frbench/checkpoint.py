@@ -6,8 +6,8 @@ A checkpoint rebuilds its model from data, never from pickled code (nanoGPT's
 an empty model from it (`Method.rebuild`) before the state dict is loaded; `extra`
 holds the plain tensors the method needs again beside the model's own
 (`Method.extra_state`). Files load with `torch.load(weights_only=True)`, so a file
-crafted to run code on unpickling is refused. `frbench.methods.load_trained` reads
-a checkpoint back into its method and model.
+crafted to run code on unpickling is refused, naming what it asks to run.
+`frbench.methods.load_trained` reads a checkpoint back into its method and model.
 """
 
 from __future__ import annotations
@@ -19,8 +19,10 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
+from .advice import rebuild_advice
 from .errors import CheckpointError
 from .io import atomic_path
+from .pickle_globals import refused_globals
 
 FORMAT = 1
 
@@ -49,24 +51,23 @@ def save_checkpoint(path, *, method: str, level: str, arch: dict, model: nn.Modu
 def load_checkpoint(path) -> dict:
     """Read a checkpoint safely; every failure names the file and what to do."""
     path = Path(path)
-    redo = "delete it and rerun the rule that writes it (snakemake reruns it when it is missing)"
+    redo = rebuild_advice(path)
     if not path.is_file():
-        raise CheckpointError(f"{path}: checkpoint not found; rerun the rule that writes it")
+        raise CheckpointError(f"{path}: checkpoint not found; {redo}")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as e:
-        # weights_only refuses a global it does not allow (a class, a function like exec):
-        # the file may be crafted to run code. Anything else is damage.
-        refused = [line.strip() for line in str(e).splitlines() if "Unsupported global" in line]
+    except (pickle.UnpicklingError, RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as e:
+        # weights_only refuses a global it does not allow (a function like os.system or exec, a class):
+        # the file asks to run code when unpickled. torch words this differently from case to case,
+        # so the file's own opcodes say which global it is (frbench.pickle_globals). Anything else is damage.
+        refused = refused_globals(path)
         if refused:
             raise CheckpointError(
-                f"{path}: refused to load: it holds objects other than tensors and plain data "
-                f"(weights_only=True; {refused[0].split('.')[0]}). It may have been crafted to run code; "
-                f"do not load it: {redo}"
-            ) from None
-        raise CheckpointError(f"{path}: truncated or corrupt checkpoint (not a torch file); {redo}") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as e:
-        raise CheckpointError(f"{path}: truncated or corrupt checkpoint ({type(e).__name__}); {redo}") from None
+                f"{path}: refused: the file asks to run code ({', '.join(refused)}) when it is loaded, which "
+                f"no frbench checkpoint does; it may have been crafted to. Do not load it with weights_only=False; "
+                f"{redo}") from None
+        what = "not a torch file" if isinstance(e, pickle.UnpicklingError) else type(e).__name__
+        raise CheckpointError(f"{path}: truncated or corrupt checkpoint ({what}); {redo}") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not an frbench checkpoint of format {FORMAT}; {redo}")
     for key in ("method", "level", "arch", "state_dict"):
@@ -74,4 +75,3 @@ def load_checkpoint(path) -> dict:
             raise CheckpointError(f"{path}: checkpoint lacks the key {key!r}; {redo}")
     ckpt.setdefault("extra", {})
     return ckpt
-

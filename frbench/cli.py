@@ -105,6 +105,7 @@ def cmd_report(a):
 
     import pandas as pd
 
+    from .advice import snakemake_command
     from .io import atomic_write_json, atomic_write_text
     from .provenance import collect
     from .report import render_report
@@ -115,7 +116,8 @@ def cmd_report(a):
     provenance["result_commits"] = sorted(summary["git_commit"].dropna().astype(str).unique())
     provenance["results_from_dirty_tree"] = bool(summary["git_dirty"].fillna(False).astype(bool).any())
     atomic_write_json(a.provenance, provenance)
-    rerun = f"snakemake --cores all --configfile {a.configfile} all" if a.configfile else "snakemake --cores all all"
+    # the target before --configfile, which would take `all` for one more config file
+    rerun = snakemake_command(files=a.configfile.split() if a.configfile else [], cores="all")
     figures = {Path(f).stem: Path(f) for f in a.figures}
     html = render_report(summary, pd.read_csv(a.comparisons), figures, provenance, rerun,
                          dice_budget=a.config_json["report"]["dice_budget"],

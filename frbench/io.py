@@ -15,6 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from .advice import rebuild_advice
+
 _UMASK = os.umask(0)
 os.umask(_UMASK)
 
@@ -67,8 +69,7 @@ def read_json(path: str | os.PathLike) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: file not found; rerun the rule that writes it") from None
-    except json.JSONDecodeError as e:
-        raise ValueError(
-            f"{path}: not valid JSON ({e.msg} at line {e.lineno}); delete it and rerun the rule that writes it"
-        ) from None
+        raise FileNotFoundError(f"{path}: file not found; {rebuild_advice(path)}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        where = f"{e.msg} at line {e.lineno}" if isinstance(e, json.JSONDecodeError) else "not UTF-8 text"
+        raise ValueError(f"{path}: not valid JSON ({where}); {rebuild_advice(path)}") from None

@@ -1,6 +1,8 @@
 import copy
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,9 @@ from frbench.methods import get_method
 from frbench.models import UNet, UNetConfig
 
 ROOT = Path(__file__).resolve().parents[1]
+# A dataset folder's check remembers the files it decoded (frbench.data.verified) in the user's cache
+# folder; the tests, and the snakemake runs they start, keep theirs apart, for this session only.
+os.environ.setdefault("FRBENCH_CACHE_DIR", tempfile.mkdtemp(prefix="frbench-test-cache-"))
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 TINY_DATA = {
@@ -57,3 +62,16 @@ def tiny_study(tmp_path_factory) -> Path:
     workdir = tmp_path_factory.mktemp("tiny_study")
     snakemake(workdir, "all")
     return workdir / "results"
+
+
+def run_as_written(workdir: Path, command: str, check: bool = True) -> subprocess.CompletedProcess:
+    """A shell command as a user types it (an error's advice, say), run in `workdir` laid out like a
+    checkout (`workflow/` beside `results/`, so that snakemake finds the Snakefile and the default
+    profile), with this interpreter's snakemake first on PATH."""
+    if not (workdir / "workflow").exists():
+        (workdir / "workflow").symlink_to(ROOT / "workflow")
+    env = {**os.environ, "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
+    proc = subprocess.run(command, shell=True, cwd=workdir, capture_output=True, text=True, env=env)
+    if check and proc.returncode:
+        pytest.fail(f"{command} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc

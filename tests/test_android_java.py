@@ -42,7 +42,7 @@ RESULT_KEYS = [
 ]
 NESTED_KEYS = {
     "model": ["path", "fmt", "bytes"],
-    "plan": ["warmup", "iters", "threads"],
+    "plan": ["warmup", "warmup_s", "iters", "min_iters", "max_s", "threads", "dice_s"],
     "stats": ["mean", "std", "min", "p50", "p90", "p99", "max", "trimmed_mean"],
     "memory": ["unit", "rss_before_load", "rss_after_load", "rss_after_runs", "peak_rss",
                "pss_before_load", "pss_after_load", "pss_after_runs"],
@@ -51,6 +51,9 @@ NESTED_KEYS = {
     "device": ["kind", "model", "manufacturer", "abi", "sdk", "cores", "emulator"],
     "metadata": ["date", "app_version"],
 }
+# A successful result adds what the plan's bounds let run, after every result's keys (as the host
+# worker does); an error result has no `ran`.
+RAN_KEYS = ["warmups", "warmups_stopped_by", "iters", "iters_stopped_by", "dice_images", "dice_stopped_by"]
 MEASUREMENTS = ["load_ms", "first_inference_ms", "warmups", "values", "stats", "memory", "accuracy"]
 
 
@@ -185,9 +188,18 @@ def test_result_json_has_the_format_1_keys(compiled):
     for line in lines:
         assert line.isascii()
 
-    assert list(ok) == RESULT_KEYS
+    assert list(ok) == [*RESULT_KEYS, "ran"]
     for key, keys in NESTED_KEYS.items():
         assert list(ok[key]) == keys, key
+    assert list(ok["ran"]) == RAN_KEYS
+    # the fake model is fast: the plan's defaults (frbench.bench.Plan) bound nothing but the counts
+    assert ok["ran"] == {"warmups": 4, "warmups_stopped_by": "count", "iters": 6, "iters_stopped_by": "count",
+                         "dice_images": 3, "dice_stopped_by": "count"}
+    from frbench.bench.plan import Plan
+
+    default = Plan()
+    assert ok["plan"] == {"warmup": 4, "warmup_s": default.warmup_s, "iters": 6, "min_iters": default.min_iters,
+                          "max_s": default.max_s, "threads": 2, "dice_s": default.dice_s}
     assert ok["format"] == 1 and ok["unit"] == "ms" and ok["runner"] == "android"
     assert ok["error"] is None
     assert len(ok["warmups"]) == ok["plan"]["warmup"] == 4
@@ -197,7 +209,7 @@ def test_result_json_has_the_format_1_keys(compiled):
     assert ok["accuracy"]["dice"] == float(np.mean(ok["accuracy"]["dice_per_image"]))
     assert ok["memory"]["peak_rss"] > 0  # VmHWM of the JVM that ran it
 
-    assert list(failed) == RESULT_KEYS
+    assert list(failed) == RESULT_KEYS  # no `ran`
     assert failed["error"] == 'load: RuntimeException: cannot "open"\n\u00e9'
     for key in MEASUREMENTS:
         assert failed[key] is None, key
@@ -211,13 +223,43 @@ def test_result_json_has_the_format_1_keys(compiled):
     assert with_stats(dict(ok))["stats"] == ok["stats"]
 
     # a program plus weights file: model.weights (path, bytes) after the model's own keys
-    assert list(program) == RESULT_KEYS and program["error"] is None
+    assert list(program) == [*RESULT_KEYS, "ran"] and program["error"] is None
     assert list(program["model"]) == [*NESTED_KEYS["model"], "weights"]
     weights = program["model"]["weights"]
     assert list(weights) == ["path", "bytes"]
     assert weights["path"].endswith("/weights.bin") and weights["bytes"] == 7
     assert program["model"]["path"] == ok["model"]["path"]
     check_result(program, "FakeRunMain (program plus weights)")
+
+
+def test_the_app_reads_the_plan_the_runner_sends(compiled):
+    """`AndroidRunner.instrument_command`'s arguments, parsed by the app's BenchArgs: its plan is the
+    runner's (an unbounded phase, `inf`, is written as null), and a bad bound is an error naming it."""
+    import shlex
+
+    from frbench.bench.android import AndroidRunner
+    from frbench.bench.plan import Plan
+
+    plans = [Plan(), Plan(warmup=0, warmup_s=0, iters=1, min_iters=7, max_s=0.25, threads=3, dice_s=1e-5),
+             Plan(warmup_s=float("inf"), max_s=1e20, dice_s=float("inf"), min_iters=1), Plan(max_s=7, dice_s=30)]
+    lines = []
+    for plan in plans:
+        argv = shlex.split(AndroidRunner.instrument_command(fmt="ptl", model="/d/m.ptl", plan=plan, images="/d/i.bin",
+                                                            masks="/d/m.bin", shape="2,3,8,8", out="/d/o.json"))
+        lines.append("\t".join(f"{argv[i + 1]}={argv[i + 2]}" for i, a in enumerate(argv) if a == "-e"))
+    lines += ["model=/d/m.ptl\tshape=1,3,8,8\tmax_s=-1", "model=/d/m.ptl\tshape=1,3,8,8\tdice_s=nan",
+              "model=/d/m.ptl\tshape=1,3,8,8\tmin_iters=0"]
+    out = _java(compiled, "org.frbench.bench.core.ArgsMain", stdin="\n".join(lines) + "\n").splitlines()
+    assert len(out) == len(lines)
+    keys = NESTED_KEYS["plan"]
+    for plan, line in zip(plans, out):
+        want = {k: getattr(plan, k) for k in keys}
+        want = {k: None if v == float("inf") else v for k, v in want.items()}
+        assert _strict_json(line) == want
+        assert list(_strict_json(line)) == keys
+    assert out[len(plans):] == ["error: max_s: expected a number of seconds >= 0 (or inf), got -1",
+                                "error: dice_s: expected a number of seconds >= 0 (or inf), got 'nan'",
+                                "error: min_iters: expected an integer >= 1, got 0"]
 
 
 def _flavor_sources(flavor: str) -> list[Path]:

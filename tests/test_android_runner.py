@@ -42,7 +42,7 @@ from frbench.errors import BenchError, ConfigError
 from conftest import ROOT
 
 SERIAL = "emulator-5554"
-PLAN = Plan(warmup=2, iters=3, threads=2, timeout_s=30)
+PLAN = Plan(warmup=2, warmup_s=1.5, iters=3, min_iters=2, max_s=20.0, threads=2, timeout_s=30, dice_s=float("inf"))
 HOSTILE = "my model; $(touch pwned) `touch pwned2` 'q' \"d\" & |x.ptl"
 WEIGHTS = "weights; $(touch pwned3).bin"  # a program's weights file, as hostile
 
@@ -63,7 +63,8 @@ def app_result(model_path: str, *, error: str | None = None) -> dict:
     values = [11.8, 12.1, 11.9]
     r = {"format": 1, "unit": "ms", "error": error, "runner": "android",
          "model": {"path": model_path, "fmt": "ptl", "bytes": 1234},
-         "plan": {"warmup": 2, "iters": 3, "threads": 2},
+         "plan": {"warmup": 2, "warmup_s": 1.5, "iters": 3, "min_iters": 2, "max_s": 20.0, "threads": 2,
+                  "dice_s": None},
          "load_ms": 41.2, "first_inference_ms": 30.5, "warmups": [12.5, 12.2], "values": values,
          "stats": None, "memory": {"unit": "kB", "rss_before_load": 60000, "rss_after_load": 75000,
                                    "rss_after_runs": 80000, "peak_rss": 82000, "pss_before_load": 20000,
@@ -72,10 +73,13 @@ def app_result(model_path: str, *, error: str | None = None) -> dict:
          "runtime": {"name": "pytorch-lite", "version": "2.1.0"},
          "device": {"kind": "android", "model": "sdk_gphone64_x86_64", "manufacturer": "Google", "abi": "x86_64",
                     "sdk": 34, "cores": 4, "emulator": True},
-         "metadata": {"date": "2025-01-31T12:00:00Z", "app_version": "0.1.0-ptl"}}
+         "metadata": {"date": "2025-01-31T12:00:00Z", "app_version": "0.1.0-ptl"},
+         "ran": {"warmups": 2, "warmups_stopped_by": "count", "iters": 3, "iters_stopped_by": "count",
+                 "dice_images": 2, "dice_stopped_by": "count"}}
     if error:
         for k in ("load_ms", "first_inference_ms", "warmups", "values", "stats", "memory", "accuracy"):
             r[k] = None
+        del r["ran"]  # an error row says nothing of what ran
     return with_stats(r) if not error else r
 
 
@@ -235,6 +239,9 @@ def test_success_pushes_quoted_inputs_and_returns_the_apps_result(apk_dir, model
     assert dev.instrument_argv()[-1] == component_for("ptl") == component
     assert dev.instrument_argv()[:4] == ["am", "instrument", "-w", "-r"]
     assert extras["threads"] == "2" and extras["warmup"] == "2" and extras["iters"] == "3"
+    # the plan's time bounds, as the app parses them (inf: no bound); the Dice image count is what was pushed
+    assert (extras["warmup_s"], extras["min_iters"], extras["max_s"], extras["dice_s"]) == ("1.5", "2", "20.0", "inf")
+    assert "dice_images" not in extras
     assert extras["images"] == f"{REMOTE_DIR}/test_images.bin" and extras["masks"] == f"{REMOTE_DIR}/test_masks.bin"
     # the timeout of the am instrument call is the plan's plus a margin, above nothing adbutils chooses
     t = dev.timeouts[dev.commands.index(dev.instrument_argv())]
@@ -256,6 +263,11 @@ def test_success_pushes_quoted_inputs_and_returns_the_apps_result(apk_dir, model
     assert d["kind"] == "android" and d["serial"] == SERIAL and d["kernel_qemu"] == "1" and d["emulator"] is True
     assert d["sdk"] == 34 and d["abi"] == "x86_64" and d["cores"] == 4
     assert r["metadata"]["adb"]["component"] == component_for("ptl") and r["metadata"]["app_version"] == "0.1.0-ptl"
+    # the phone's own allocator (the host worker records the one it ran on)
+    assert list(r["metadata"]) == ["date", "app_version", "allocator", "adb"]
+    assert r["metadata"]["allocator"] == {"name": "device"}
+    # what the plan's bounds let run, as the app wrote it
+    assert r["ran"] == app_result("m")["ran"]
     # a whole model: no weights argument, no weights key
     assert "weights" not in extras and "weights" not in r["model"]
 
@@ -343,9 +355,11 @@ def test_hostile_command_runs_nothing_in_a_real_posix_shell(tmp_path):
     subprocess.run([sh, "-c", cmd], cwd=tmp_path, env=env, check=True, timeout=30)
     args = (tmp_path / "args").read_bytes().split(b"\0")[:-1]
     assert [a.decode() for a in args] == ["instrument", "-w", "-r", "-e", "model", remote, "-e", "threads", "2",
-                                          "-e", "warmup", "2", "-e", "iters", "3", "-e", "images", "/x/i.bin",
-                                          "-e", "masks", "/x/m.bin", "-e", "shape", "4,3,32,32",
-                                          "-e", "out", "/x/o $(id).json", component_for("pte")]
+                                          "-e", "warmup", "2", "-e", "warmup_s", "1.5", "-e", "iters", "3",
+                                          "-e", "min_iters", "2", "-e", "max_s", "20.0", "-e", "dice_s", "inf",
+                                          "-e", "images", "/x/i.bin", "-e", "masks", "/x/m.bin",
+                                          "-e", "shape", "4,3,32,32", "-e", "out", "/x/o $(id).json",
+                                          component_for("pte")]
     assert not (tmp_path / "pwned").exists() and not (tmp_path / "pwned2").exists()
 
     weights = f"{REMOTE_DIR}/runs/abc/{WEIGHTS}"
@@ -371,6 +385,7 @@ def test_app_error_passes_through(apk_dir, model_file, tiny_dataset):
     r = run(dev, model_file, tiny_dataset)
     check_result(r, "fake")
     assert r["error"] == err and r["values"] is None and r["device"]["serial"] == SERIAL
+    assert r["metadata"]["allocator"] == {"name": "device"} and "ran" not in r
 
 
 def test_native_crash_is_an_error_row(apk_dir, model_file, tiny_dataset):
@@ -379,6 +394,7 @@ def test_native_crash_is_an_error_row(apk_dir, model_file, tiny_dataset):
     check_result(r, "fake")
     assert "process crashed" in r["error"] and SERIAL in r["error"] and "logcat" in r["error"]
     assert r["values"] is None and r["device"]["model"] == "sdk_gphone64_x86_64"
+    assert r["metadata"]["allocator"] == {"name": "device"} and "ran" not in r
     assert any(a[:2] == ["rm", "-rf"] for a in dev.commands)
 
 
@@ -491,10 +507,13 @@ def test_java_results_through_the_runner(java_results, apk_dir, model_file, weig
     ok = run(FakeDevice(success_transcript(ok_line)), model_file, tiny_dataset)
     check_result(ok, "FakeRunMain (success)")
     assert ok["error"] is None and ok["stats"] == json.loads(ok_line)["stats"]
+    assert ok["ran"] == json.loads(ok_line)["ran"] and ok["ran"]["iters"] == len(ok["values"])
+    assert ok["metadata"]["allocator"] == {"name": "device"}
     assert with_stats(copy.deepcopy(ok))["stats"] == ok["stats"]  # Java's statistics equal Python's
     failed = run(FakeDevice(success_transcript(failed_line, crlf=False)), model_file, tiny_dataset)
     check_result(failed, "FakeRunMain (error)")
     assert failed["error"] == 'load: RuntimeException: cannot "open"\n\u00e9'
+    assert "ran" not in failed and failed["metadata"]["allocator"] == {"name": "device"}
     program = run(FakeDevice(success_transcript(program_line)), model_file, tiny_dataset, weights=str(weights_file))
     check_result(program, "FakeRunMain (program plus weights)")
     assert program["error"] is None and json.loads(program_line)["model"]["weights"]["bytes"] == 7

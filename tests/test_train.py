@@ -99,7 +99,7 @@ def test_unreadable_inputs_give_an_error_record_and_an_empty_checkpoint(tiny_dat
     saved = json.loads((base / "train.json").read_text())
     assert saved == record and saved["key"] == {"method": "baseline", "level": "dense", "seed": 0}
     assert saved["error"].startswith("DataError: ") and str(bad) in saved["error"]
-    assert "delete it and rerun" in saved["error"]
+    assert f"--forcerun {bad}" in saved["error"]  # what to run (frbench.advice)
     assert saved["provenance"]["git"] and (base / "model.pt").read_bytes() == b""
 
     # a post-training method from that baseline: the error says the baseline failed, and why

@@ -12,8 +12,10 @@ writes it, see android_bench/README.md, "The contract the Python adb runner reli
    (`test_images.bin`: float32 little-endian NCHW, RGB/255; `test_masks.bin`: uint8 (N, H, W))
    under /data/local/tmp/frbench and make them readable by the app; the test split is pushed
    only when it changed;
-5. run `am instrument -w -r -e model ... COMPONENT` with a timeout of the plan's `timeout_s`
-   plus a margin (adbutils' own default, 600 s, would cut long models short);
+5. run `am instrument -w -r -e model ... COMPONENT` with the plan's counts and time bounds
+   (`warmup`, `warmup_s`, `iters`, `min_iters`, `max_s`, `dice_s`: the app bounds each phase as
+   the host worker does) and a timeout of the plan's `timeout_s` plus a margin (adbutils' own
+   default, 600 s, would cut long models short);
 6. read `INSTRUMENTATION_STATUS: result_json=...`; when the app left it out (a result too large
    for a Binder bundle) read the file it names (`result_file`); turn a crash
    (`shortMsg=Process crashed.`), a start failure (`INSTRUMENTATION_FAILED`), a timeout or a
@@ -341,8 +343,11 @@ class AndroidRunner:
     @staticmethod
     def instrument_command(*, fmt: str, model: str, plan: Plan, images: str, masks: str, shape: str, out: str,
                            weights: str | None = None) -> str:
+        # the Dice pass's image count is what was pushed (`push_test_data`); its time bound travels here.
+        # str() of a number is what the app parses (`10`, `2.5`, `1e-05`, `inf`).
         args = {"model": model, **({"weights": weights} if weights else {}), "threads": plan.threads,
-                "warmup": plan.warmup, "iters": plan.iters, "images": images, "masks": masks, "shape": shape,
+                "warmup": plan.warmup, "warmup_s": plan.warmup_s, "iters": plan.iters, "min_iters": plan.min_iters,
+                "max_s": plan.max_s, "dice_s": plan.dice_s, "images": images, "masks": masks, "shape": shape,
                 "out": out}
         argv = ["am", "instrument", "-w", "-r"]
         for key, value in args.items():
@@ -413,7 +418,8 @@ class AndroidRunner:
     def _complete(result: dict, model: str, remote_model: str | None, facts: dict | None, meta: dict,
                   weights: str | None = None, remote_weights: str | None = None) -> dict:
         """The app's result with what only the host knows: the local model (and weights) path, the
-        adb facts."""
+        adb facts, and the allocator: the phone's own (`{"name": "device"}`; the host worker records
+        the one it ran on, frbench.bench.allocator), unless the app named one."""
         result["runner"] = "android"
         result["model"] = dict(result.get("model") or {})
         if remote_model:
@@ -427,5 +433,7 @@ class AndroidRunner:
         if facts is not None:
             result["device"] = {**facts, **{k: v for k, v in (result.get("device") or {}).items() if v is not None}}
             result["device"]["kind"] = "android"
-        result["metadata"] = {**(result.get("metadata") or {}), "adb": meta}
+        metadata = dict(result.get("metadata") or {})
+        metadata.setdefault("allocator", {"name": "device"})
+        result["metadata"] = {**metadata, "adb": meta}
         return result

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..advice import rebuild_advice
 from ..io import atomic_path, atomic_write_json
 from .dataset import SPLITS, build_dataset
 from .errors import DataError
@@ -43,12 +44,12 @@ def write_arrays(arrays: dict[str, np.ndarray], npz_path: str | os.PathLike) -> 
 
 
 def _rebuild_hint(path: Path) -> str:
-    return f"delete it and rerun `snakemake --cores 1 {path}`"
+    return rebuild_advice(path)
 
 
 def _read_arrays(path: Path, names: list[str]) -> dict[str, np.ndarray]:
     if not path.is_file():
-        raise DataError(f"{path}: dataset file not found; build it with `snakemake --cores 1 {path}`")
+        raise DataError(f"{path}: dataset file not found; {_rebuild_hint(path)}")
     try:
         with np.load(path, allow_pickle=False) as npz:
             stored = list(npz.files)

@@ -141,8 +141,9 @@ def resize_layers(model: nn.Module, shapes: dict[str, list[int]]) -> nn.Module:
         elif isinstance(old, nn.BatchNorm2d):
             new = nn.BatchNorm2d(shape[0], old.eps, old.momentum, old.affine, old.track_running_stats)
         else:
+            # load_trained names the file and what to run
             raise CheckpointError(f"the checkpoint's arch names layer {name!r}, which is not a conv or BatchNorm of "
-                                  "this UNet; delete the checkpoint and rerun the rule that writes it")
+                                  "this UNet")
         replace_module(model, name, new)
     return model
 

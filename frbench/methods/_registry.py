@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 import torch.nn as nn
 
+from ..advice import rebuild_advice
 from ..checkpoint import load_checkpoint
 from ..contract import Method, MethodContext
 from ..errors import CheckpointError, ConfigError
@@ -82,18 +83,18 @@ def load_trained(path) -> Trained:
     try:
         method = get_method(ckpt["method"])(ckpt["level"])
     except ConfigError as e:
-        raise CheckpointError(f"{path}: {e}") from None
+        raise CheckpointError(f"{path}: {e}; {rebuild_advice(path)}") from None
     try:
         model = method.rebuild(ckpt["arch"])
-    except (KeyError, ValueError, TypeError) as e:  # ConfigError included: the arch, not the config, is at fault
+    except (KeyError, ValueError, TypeError, CheckpointError) as e:  # ConfigError too: the arch is at fault
         raise CheckpointError(f"{path}: its arch does not describe a {ckpt['method']} model ({type(e).__name__}: "
-                              f"{e}); delete it and rerun the rule that writes it") from None
+                              f"{e}); {rebuild_advice(path)}") from None
     try:
         model.load_state_dict(ckpt["state_dict"])
     except RuntimeError as e:
         raise CheckpointError(
             f"{path}: the weights do not fit the architecture the checkpoint describes "
-            f"({str(e).splitlines()[0]}); delete it and rerun the rule that writes it"
+            f"({str(e).splitlines()[0]}); {rebuild_advice(path)}"
         ) from None
     method.set_extra_state(ckpt["extra"])
     return Trained(method, model.eval(), ckpt)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from snakemake.utils import validate
 
+from frbench.advice import CONFIGFILES_ENV
 from frbench.bench.devices import resolve_devices
 from frbench.config import check_study
 from frbench.hostinfo import usable_cores
@@ -28,8 +29,12 @@ os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), os.envir
 # hash seed: FR's compact `.ptl` (scripted, not traced) would differ in bytes from run to run.
 # Every job gets the same seed, so the same config gives the same files.
 # (--lint reports PATH and PYTHONHASHSEED as environment variables "used but not asserted
-# with envvars": both are written here, not read as inputs, so there is nothing to assert.)
+# with envvars": both are written here, not read as inputs, so there is nothing to assert;
+# the same holds for the config files below.)
 os.environ["PYTHONHASHSEED"] = "0"
+# The config files of this run, for the commands error messages give (frbench.advice): a job that
+# finds a damaged file says how to rebuild it, and that command must name the same study.
+os.environ[CONFIGFILES_ENV] = os.pathsep.join(map(str, workflow.overwrite_configfiles))
 # A machine runs at most as many threads at once as it has cores. `snakemake --cores 8 all` on a
 # 2-core laptop would start four jobs per core, each slowed by the others (and OpenMP threads that
 # spin while they wait slow them far more): run locally, the study is scheduled on the cores there are.

@@ -21,12 +21,26 @@ import java.util.Map;
  *   <li>time {@code load} alone (the program and, when given, its weights file): {@code
  *       load_ms}; sample memory (after load);
  *   <li>time the first inference alone: {@code first_inference_ms};
- *   <li>{@code warmup} runs, each timed, discarded from the statistics but kept as {@code warmups};
- *   <li>{@code iters} runs, each timed alone with the monotonic clock: {@code values}; sample
- *       memory (after runs, with the peak RSS, VmHWM);
+ *   <li>warm-up runs, each timed, discarded from the statistics but kept as {@code warmups}: at
+ *       most {@code warmup}, and none that would end past {@code warmup_s} seconds of them;
+ *   <li>timed runs, each timed alone with the monotonic clock: {@code values}: at most {@code
+ *       iters}, at least {@code min(min_iters, iters)}, and past those none that would end past
+ *       {@code max_s} seconds of them; sample memory (after runs, with the peak RSS, VmHWM);
  *   <li>statistics derived from {@code values} ({@link Stats});
- *   <li>accuracy: a separate, untimed pass over every test image: per-image and mean Dice.
+ *   <li>accuracy: a separate, untimed pass over the test images: per-image and mean Dice over
+ *       the images scored: every image, but past the first none whose scoring would end past
+ *       {@code dice_s} seconds of the pass;
+ *   <li>{@code ran}: how many runs and images each phase had, and what stopped it ({@code
+ *       "count"} or {@code "time"}).
  * </ol>
+ *
+ * <p>The bounds are those of frbench's host worker ({@code bounded} in {@code
+ * frbench/bench/worker.py}), see {@link #bounded}: before each run, once the phase has had its
+ * minimum, it stops if the run would end past its time, the run's length guessed as the mean of
+ * the phase's runs so far; before its first run, as the first inference's length (warm-up), the
+ * warm-up runs' mean (timed runs; the first inference's without warm-up runs) or the timed runs'
+ * median (Dice pass). Time is read from the same {@link Clock} as the measurements, so tests
+ * drive the bounds with a fake one.
  *
  * <p>{@link #run} never throws: a failure at any step (bad argument, unreadable file, model that
  * does not load, runtime exception, {@link OutOfMemoryError}) gives a result whose {@code error}
@@ -38,7 +52,10 @@ public final class Benchmark {
   /** Version of the result format; bump it when a key changes, and say how in the README. */
   public static final int FORMAT = 1;
 
-  /** The keys of the result JSON, in order: the Python host runner writes the same ones. */
+  /**
+   * The keys of every result JSON, in order: the Python host runner writes the same ones. A
+   * successful result adds {@link #RAN} after them.
+   */
   public static final List<String> KEYS =
       java.util.Collections.unmodifiableList(
           Arrays.asList(
@@ -58,6 +75,30 @@ public final class Benchmark {
               "runtime",
               "device",
               "metadata"));
+
+  /**
+   * The key a successful result adds after {@link #KEYS}, as the host runner does: what the plan's
+   * bounds let run ({@link #RAN_KEYS}). An error result has none (nor has the host's: the result
+   * schema's {@code ran} is an object, never null).
+   */
+  public static final String RAN = "ran";
+
+  /** The keys of {@code ran}, in order, as the host runner writes them. */
+  public static final List<String> RAN_KEYS =
+      java.util.Collections.unmodifiableList(
+          Arrays.asList(
+              "warmups",
+              "warmups_stopped_by",
+              "iters",
+              "iters_stopped_by",
+              "dice_images",
+              "dice_stopped_by"));
+
+  /** What stopped a phase: its count was reached (or it had nothing to run). */
+  public static final String BY_COUNT = "count";
+
+  /** What stopped a phase: past its minimum, its next run would have ended past its seconds. */
+  public static final String BY_TIME = "time";
 
   private static final List<String> MEASUREMENTS =
       Arrays.asList(
@@ -153,24 +194,35 @@ public final class Benchmark {
         throw new IllegalStateException("the model returned no output");
       }
       r.put("first_inference_ms", ms(t0, t1));
+      // the first call's length (an FR model's unpack included): the first warm-up run's guess
+      double guessS = (t1 - t0) / 1e9;
 
       stage = "warmup";
-      double[] warmups = timeRuns(args.warmup, input, inputShape);
-      r.put("warmups", warmups);
+      Phase warmups = timeRuns(args.warmup, args.warmupS, 0, guessS, input, inputShape);
+      r.put("warmups", warmups.values);
+      if (warmups.values.length > 0) {
+        guessS = Stats.mean(warmups.values, 0, warmups.values.length) / 1e3;
+      }
 
       stage = "timed";
-      double[] values = timeRuns(args.iters, input, inputShape);
+      Phase timed =
+          timeRuns(args.iters, args.maxS, args.timedMinimum(), guessS, input, inputShape);
+      double[] values = timed.values;
       r.put("values", values);
       MemoryProbe.Sample afterRuns = sample();
 
       stage = "stats";
-      r.put("stats", Stats.of(values).toMap());
+      Stats stats = Stats.of(values);
+      r.put("stats", stats.toMap());
       r.put("memory", memoryMap(beforeLoad, afterLoad, afterRuns));
 
       stage = "accuracy";
+      Phase dice = Phase.none();
       if (data != null) {
-        r.put("accuracy", accuracy(data));
+        dice = dicePass(data, args.diceS, stats.p50 / 1e3);
+        r.put("accuracy", accuracy(dice.values));
       }
+      r.put(RAN, ran(warmups, timed, dice));
     } catch (Throwable t) {
       fail(r, stage, t);
     } finally {
@@ -336,37 +388,126 @@ public final class Benchmark {
     }
   }
 
-  private double[] timeRuns(int count, float[] input, long[] shape) throws Exception {
-    double[] out = new double[count];
-    for (int i = 0; i < count; i++) {
-      long t0 = clock.nanoTime();
-      runner.forward(input, shape);
-      long t1 = clock.nanoTime();
-      out[i] = ms(t0, t1);
-    }
-    return out;
+  /** One step of a bounded phase: run {@code i} (from 0), giving one number. */
+  interface Step {
+    double run(int i) throws Exception;
   }
 
-  private Map<String, Object> accuracy(TestData data) throws Exception {
-    int n = data.count();
-    double[] perImage = new double[n];
-    long[] shape = data.inputShape();
-    for (int i = 0; i < n; i++) {
-      try {
-        Logits y = runner.forward(data.image(i), shape);
-        if (y == null) {
-          throw new IllegalStateException("the model returned no output");
-        }
-        byte[] predicted = Dice.foreground(y.data(), y.shape(), data.height(), data.width());
-        perImage[i] = Dice.dice(predicted, data.mask(i));
-      } catch (Exception e) {
-        throw new StageException("image " + i, e);
-      }
+  /** What a bounded phase gave: one number per run, and what stopped it. */
+  static final class Phase {
+    final double[] values;
+    final String stoppedBy;
+
+    Phase(double[] values, String stoppedBy) {
+      this.values = values;
+      this.stoppedBy = stoppedBy;
     }
+
+    /** A phase with nothing to run (no test data: no Dice pass). */
+    static Phase none() {
+      return new Phase(new double[0], BY_COUNT);
+    }
+  }
+
+  /**
+   * {@code step} for i = 0, 1, ... up to {@code count} times, within {@code budgetS} seconds on
+   * {@code clock}: once {@code minimum} steps ran, no step starts that would end past the budget,
+   * its length guessed as the mean of the steps so far (the phase's time over their number;
+   * before the first, {@code estimateS}). The host worker's {@code bounded}, step for step.
+   */
+  static Phase bounded(
+      Clock clock, int count, double budgetS, int minimum, double estimateS, Step step)
+      throws Exception {
+    double[] out = new double[count];
+    long start = clock.nanoTime();
+    int n = 0;
+    while (n < count) {
+      double elapsedS = (clock.nanoTime() - start) / 1e9;
+      double guessS = n > 0 ? elapsedS / n : estimateS;
+      if (n >= minimum && elapsedS + guessS > budgetS) {
+        return new Phase(Arrays.copyOf(out, n), BY_TIME);
+      }
+      out[n] = step.run(n);
+      n++;
+    }
+    return new Phase(out, BY_COUNT);
+  }
+
+  /** Forward runs of {@code input}, each timed alone (ms), bounded by count and time. */
+  private Phase timeRuns(
+      int count,
+      double budgetS,
+      int minimum,
+      double estimateS,
+      final float[] input,
+      final long[] shape)
+      throws Exception {
+    return bounded(
+        clock,
+        count,
+        budgetS,
+        minimum,
+        estimateS,
+        new Step() {
+          @Override
+          public double run(int i) throws Exception {
+            long t0 = clock.nanoTime();
+            runner.forward(input, shape);
+            long t1 = clock.nanoTime();
+            return ms(t0, t1);
+          }
+        });
+  }
+
+  /**
+   * The Dice of each test image in turn, bounded by the image count and by {@code budgetS}
+   * seconds (at least one image is scored).
+   */
+  private Phase dicePass(final TestData data, double budgetS, double estimateS)
+      throws Exception {
+    final long[] shape = data.inputShape();
+    return bounded(
+        clock,
+        data.count(),
+        budgetS,
+        1,
+        estimateS,
+        new Step() {
+          @Override
+          public double run(int i) throws Exception {
+            try {
+              Logits y = runner.forward(data.image(i), shape);
+              if (y == null) {
+                throw new IllegalStateException("the model returned no output");
+              }
+              byte[] predicted =
+                  Dice.foreground(y.data(), y.shape(), data.height(), data.width());
+              return Dice.dice(predicted, data.mask(i));
+            } catch (Exception e) {
+              throw new StageException("image " + i, e);
+            }
+          }
+        });
+  }
+
+  /** The {@code accuracy} object: the Dice of the images scored, their mean and count. */
+  private static Map<String, Object> accuracy(double[] perImage) {
     Map<String, Object> m = new LinkedHashMap<String, Object>();
     m.put("dice", Dice.mean(perImage));
     m.put("dice_per_image", perImage);
-    m.put("images", n);
+    m.put("images", perImage.length);
+    return m;
+  }
+
+  /** The {@code ran} object: what each phase ran and what stopped it ({@link #RAN_KEYS}). */
+  private static Map<String, Object> ran(Phase warmups, Phase timed, Phase dice) {
+    Map<String, Object> m = new LinkedHashMap<String, Object>();
+    m.put("warmups", warmups.values.length);
+    m.put("warmups_stopped_by", warmups.stoppedBy);
+    m.put("iters", timed.values.length);
+    m.put("iters_stopped_by", timed.stoppedBy);
+    m.put("dice_images", dice.values.length);
+    m.put("dice_stopped_by", dice.stoppedBy);
     return m;
   }
 
@@ -401,6 +542,7 @@ public final class Benchmark {
     for (String k : MEASUREMENTS) {
       r.put(k, null);
     }
+    r.remove(RAN);
     r.put("error", describe(stage, t));
   }
 

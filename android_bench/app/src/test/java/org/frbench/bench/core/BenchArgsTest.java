@@ -17,6 +17,11 @@ public class BenchArgsTest {
     m.put("threads", "4");
     m.put("warmup", "10");
     m.put("iters", "50");
+    // the time bounds as frbench.bench.android passes them (str() of the plan's numbers)
+    m.put("warmup_s", "10.0");
+    m.put("min_iters", "3");
+    m.put("max_s", "30.0");
+    m.put("dice_s", "600.0");
     m.put("images", "/data/local/tmp/frbench/test_images.bin");
     m.put("masks", "/data/local/tmp/frbench/test_masks.bin");
     m.put("shape", "8,3,64,64");
@@ -75,6 +80,11 @@ public class BenchArgsTest {
     assertEquals(BenchArgs.DEFAULT_THREADS, a.threads);
     assertEquals(BenchArgs.DEFAULT_WARMUP, a.warmup);
     assertEquals(BenchArgs.DEFAULT_ITERS, a.iters);
+    // frbench's Plan's (tests/test_android_java.py compares them with frbench/bench/plan.py)
+    assertEquals(BenchArgs.DEFAULT_WARMUP_S, a.warmupS, 0);
+    assertEquals(BenchArgs.DEFAULT_MIN_ITERS, a.minIters);
+    assertEquals(BenchArgs.DEFAULT_MAX_S, a.maxS, 0);
+    assertEquals(BenchArgs.DEFAULT_DICE_S, a.diceS, 0);
     assertNull(a.images);
     assertNull(a.masks);
     assertNull(a.out);
@@ -155,10 +165,79 @@ public class BenchArgsTest {
   }
 
   @Test
-  public void planRecordsTheAppliedThreads() {
+  public void parsesTheTimeBounds() {
+    Map<String, String> m = valid();
+    m.put("warmup_s", "2.5");
+    m.put("min_iters", "3");
+    m.put("max_s", "1e-05");
+    m.put("dice_s", " 0 ");
+    BenchArgs a = BenchArgs.parse(m);
+    assertEquals(2.5, a.warmupS, 0);
+    assertEquals(3, a.minIters);
+    assertEquals(1e-05, a.maxS, 0);
+    assertEquals(0.0, a.diceS, 0);
+    // as Python's str() writes an int or a float, and inf: no time bound
+    m.put("warmup_s", "10");
+    m.put("max_s", "inf");
+    m.put("dice_s", "Infinity");
+    a = BenchArgs.parse(m);
+    assertEquals(10.0, a.warmupS, 0);
+    assertEquals(Double.POSITIVE_INFINITY, a.maxS, 0);
+    assertEquals(Double.POSITIVE_INFINITY, a.diceS, 0);
+  }
+
+  @Test
+  public void badSecondsNameTheArgument() {
+    for (String key : new String[] {"warmup_s", "max_s", "dice_s"}) {
+      Map<String, String> m = valid();
+      m.put(key, "soon");
+      assertEquals(key + ": expected a number of seconds >= 0 (or inf), got 'soon'", error(m));
+      m.put(key, "-1");
+      assertEquals(key + ": expected a number of seconds >= 0 (or inf), got -1", error(m));
+      m.put(key, "-inf");
+      assertTrue(error(m).startsWith(key + ": expected a number of seconds >= 0"));
+      // what Double.parseDouble would take but Python never writes
+      for (String odd : new String[] {"NaN", "1d", "2f", "0x1p3", "1,5"}) {
+        m.put(key, odd);
+        assertEquals(
+            key + ": expected a number of seconds >= 0 (or inf), got '" + odd + "'", error(m));
+      }
+    }
+  }
+
+  @Test
+  public void badMinIters() {
+    Map<String, String> m = valid();
+    m.put("min_iters", "0");
+    assertEquals("min_iters: expected an integer >= 1, got 0", error(m));
+    m.put("min_iters", "5.0");
+    assertEquals("min_iters: expected an integer >= 1, got '5.0'", error(m));
+  }
+
+  @Test
+  public void theTimedMinimumIsAtMostIters() {
+    Map<String, String> m = valid();
+    m.put("min_iters", "7");
+    m.put("iters", "3");
+    assertEquals(3, BenchArgs.parse(m).timedMinimum());
+    m.put("iters", "50");
+    assertEquals(7, BenchArgs.parse(m).timedMinimum());
+  }
+
+  @Test
+  public void planRecordsTheAppliedThreadsAndTheBounds() {
     BenchArgs a = BenchArgs.parse(valid());
-    assertEquals("{warmup=10, iters=50, threads=4}", a.plan(4).toString());
-    assertEquals("{warmup=10, iters=50, threads=null}", a.plan(null).toString());
+    assertEquals(
+        "{warmup=10, warmup_s=10.0, iters=50, min_iters=3, max_s=30.0, threads=4, dice_s=600.0}",
+        a.plan(4).toString());
+    assertEquals(
+        "{warmup=10, warmup_s=10.0, iters=50, min_iters=3, max_s=30.0, threads=null,"
+            + " dice_s=600.0}",
+        a.plan(null).toString());
+    Map<String, String> m = valid();
+    m.put("max_s", "inf");
+    // JSON has no infinity: an unbounded phase is written as null
+    assertTrue(Json.write(BenchArgs.parse(m).plan(4)).contains("\"max_s\":null"));
   }
 
   @Test

@@ -53,13 +53,29 @@ public class BenchmarkTest {
             "accuracy")) {
       assertNull(k, r.get(k));
     }
+    // an error row says nothing of what ran (nor does the host's)
+    assertFalse(r.containsKey(Benchmark.RAN));
+  }
+
+  /** The keys of a successful result: every result's, then {@code ran}. */
+  private static List<String> successKeys() {
+    List<String> keys = new ArrayList<String>(Benchmark.KEYS);
+    keys.add("ran");
+    return keys;
+  }
+
+  /** The {@code ran} object as a list of its values, in order. */
+  private static List<Object> ran(Map<String, Object> r) {
+    Map<String, Object> ran = obj(r, "ran");
+    assertEquals(Benchmark.RAN_KEYS, new ArrayList<String>(ran.keySet()));
+    return new ArrayList<Object>(ran.values());
   }
 
   @Test
   public void followsTheProtocol() {
     Map<String, Object> r = run();
     assertNull(r.get("error"));
-    assertEquals(Benchmark.KEYS, new ArrayList<String>(r.keySet()));
+    assertEquals(successKeys(), new ArrayList<String>(r.keySet()));
     assertEquals(1, r.get("format"));
     assertEquals("ms", r.get("unit"));
     assertEquals("android", r.get("runner"));
@@ -85,9 +101,20 @@ public class BenchmarkTest {
     assertTrue(runner.closed);
 
     Map<String, Object> plan = obj(r, "plan");
+    assertEquals(
+        Arrays.asList("warmup", "warmup_s", "iters", "min_iters", "max_s", "threads", "dice_s"),
+        new ArrayList<String>(plan.keySet()));
     assertEquals(4, plan.get("warmup"));
     assertEquals(6, plan.get("iters"));
     assertEquals(2, plan.get("threads"));
+    // not given: the defaults (frbench's Plan's)
+    assertEquals(BenchArgs.DEFAULT_WARMUP_S, plan.get("warmup_s"));
+    assertEquals(BenchArgs.DEFAULT_MIN_ITERS, plan.get("min_iters"));
+    assertEquals(BenchArgs.DEFAULT_MAX_S, plan.get("max_s"));
+    assertEquals(BenchArgs.DEFAULT_DICE_S, plan.get("dice_s"));
+
+    // a fast model: every phase stopped by its count
+    assertEquals(Arrays.<Object>asList(4, "count", 6, "count", 3, "count"), ran(r));
 
     Map<String, Object> model = obj(r, "model");
     assertEquals(args.get("model"), model.get("path"));
@@ -103,6 +130,187 @@ public class BenchmarkTest {
     assertEquals("0.0.1", runtime.get("version"));
     assertEquals(Fakes.device(), r.get("device"));
     assertEquals(Fakes.metadata(), r.get("metadata"));
+  }
+
+  /** A step of {@link Benchmark#bounded} that takes one second on {@code clock}. */
+  private static Benchmark.Step oneSecond(final Fakes.FakeClock clock) {
+    return new Benchmark.Step() {
+      @Override
+      public double run(int i) {
+        clock.advanceMs(1000);
+        return i;
+      }
+    };
+  }
+
+  private static String bounded(int count, double budgetS, int minimum, double estimateS)
+      throws Exception {
+    Fakes.FakeClock clock = new Fakes.FakeClock();
+    Benchmark.Phase p =
+        Benchmark.bounded(clock, count, budgetS, minimum, estimateS, oneSecond(clock));
+    return Arrays.toString(p.values) + " " + p.stoppedBy;
+  }
+
+  /** The cases of tests/test_bench.py's test of the host worker's {@code bounded}. */
+  @Test
+  public void boundedIsTheHostWorkersBounded() throws Exception {
+    assertEquals("[0.0, 1.0, 2.0] time", bounded(10, 3.5, 0, 0)); // a 4th would end at 4.0 s
+    assertEquals("[0.0, 1.0, 2.0, 3.0, 4.0] time", bounded(10, 3.5, 5, 0)); // the minimum wins
+    assertEquals("[0.0, 1.0] count", bounded(2, 3.5, 0, 0));
+    assertEquals("[] time", bounded(10, 0.5, 0, 1.0)); // the first call's length, guessed
+    assertEquals("[0.0] time", bounded(10, 0.5, 1, 1.0));
+    // a run that would end exactly at the budget still starts
+    assertEquals("[0.0, 1.0, 2.0, 3.0] count", bounded(4, 4.0, 0, 1.0));
+    assertEquals("[] count", bounded(0, 0, 0, 0));
+    assertEquals("[0.0, 1.0, 2.0] count", bounded(3, Double.POSITIVE_INFINITY, 0, 1e300));
+  }
+
+  @Test
+  public void aSlowModelStopsByTimeWithAtLeastTheMinimum() {
+    runner.runMs = 1000; // 1 s a run on the fake clock
+    args.put("warmup_s", "2.5");
+    args.put("max_s", "2.5");
+    args.put("iters", "50");
+    args.put("min_iters", "5");
+    Map<String, Object> r = run();
+    assertNull(r.get("error"));
+    // warm-up: a third run would end at 3 s, past 2.5; timed: the same after 2 runs, but
+    // min_iters = 5 run all the same
+    assertEquals(2, ((double[]) r.get("warmups")).length);
+    double[] values = (double[]) r.get("values");
+    assertEquals(5, values.length);
+    for (double v : values) {
+      assertEquals(1000.0, v, 1e-9);
+    }
+    assertEquals(1000.0, (Double) obj(r, "stats").get("p50"), 1e-9);
+    assertEquals(Arrays.<Object>asList(2, "time", 5, "time", 3, "count"), ran(r));
+    assertEquals(1 + 2 + 5 + 3, runner.forwards);
+    // the plan says what was asked, ran what happened
+    assertEquals(50, obj(r, "plan").get("iters"));
+    assertEquals(2.5, obj(r, "plan").get("max_s"));
+    assertEquals(successKeys(), new ArrayList<String>(r.keySet()));
+  }
+
+  @Test
+  public void pastTheMinimumNoTimedRunStartsThatWouldEndPastMaxS() {
+    runner.runMs = 1000;
+    args.put("max_s", "3.5");
+    args.put("min_iters", "2");
+    Map<String, Object> r = run();
+    // 2 s after 2 runs: a third ends at 3 s and starts; a fourth would end at 4 s
+    assertEquals(3, ((double[]) r.get("values")).length);
+    assertEquals("time", obj(r, "ran").get("iters_stopped_by"));
+  }
+
+  @Test
+  public void aMinimumAboveItersRunsIters() {
+    runner.runMs = 1000;
+    args.put("iters", "3");
+    args.put("min_iters", "5");
+    args.put("max_s", "0");
+    Map<String, Object> r = run();
+    assertEquals(3, ((double[]) r.get("values")).length);
+    assertEquals("count", obj(r, "ran").get("iters_stopped_by"));
+  }
+
+  @Test
+  public void aFastModelStopsByCount() {
+    runner.runMs = 1; // 1 ms a run
+    args.put("warmup_s", "0.01"); // 10 ms: 4 warm-up runs take 4
+    args.put("max_s", "0.01"); // 6 timed runs take 6
+    args.put("dice_s", "0.01");
+    Map<String, Object> r = run();
+    assertEquals(Arrays.<Object>asList(4, "count", 6, "count", 3, "count"), ran(r));
+  }
+
+  @Test
+  public void theFirstInferenceGuessesTheFirstWarmUpRun() {
+    runner.firstMs = 3000; // an FR model unpacks its weights in its first call
+    runner.runMs = 1;
+    args.put("warmup_s", "2.5");
+    Map<String, Object> r = run();
+    assertEquals(0, ((double[]) r.get("warmups")).length);
+    assertEquals(Arrays.<Object>asList(0, "time", 6, "count", 3, "count"), ran(r));
+  }
+
+  @Test
+  public void eachPhaseCountsOnlyItsOwnTime() {
+    runner.loadMs = 100000; // a slow load spends no phase's time
+    runner.firstMs = 1000;
+    runner.runMs = 1000;
+    args.put("warmup_s", "4.5"); // 4 runs end at 4 s
+    args.put("max_s", "3.5"); // a 4th timed run would end at 4 s
+    args.put("min_iters", "1");
+    args.put("dice_s", "2.5"); // a 3rd image would end at 3 s
+    Map<String, Object> r = run();
+    assertEquals(Arrays.<Object>asList(4, "count", 3, "time", 2, "time"), ran(r));
+  }
+
+  @Test
+  public void zeroSecondsRunOnlyTheMinimums() {
+    args.put("warmup_s", "0");
+    args.put("max_s", "0");
+    args.put("min_iters", "2");
+    args.put("dice_s", "0");
+    Map<String, Object> r = run();
+    assertNull(r.get("error"));
+    assertEquals(0, ((double[]) r.get("warmups")).length);
+    assertEquals(2, ((double[]) r.get("values")).length);
+    assertEquals(Arrays.<Object>asList(0, "time", 2, "time", 1, "time"), ran(r));
+    assertEquals(1, obj(r, "accuracy").get("images"));
+  }
+
+  @Test
+  public void theDicePassStopsByTimeAfterOneImageAtLeast() {
+    runner.runMs = 1000;
+    args.put("dice_s", "0.5");
+    Map<String, Object> r = run();
+    assertNull(r.get("error"));
+    Map<String, Object> acc = obj(r, "accuracy");
+    // one image always, though it ends at 1 s, past 0.5 s
+    assertEquals(1, acc.get("images"));
+    assertEquals(1, ((double[]) acc.get("dice_per_image")).length);
+    assertEquals(1.0, (Double) acc.get("dice"), 0);
+    assertEquals(1, obj(r, "ran").get("dice_images"));
+    assertEquals("time", obj(r, "ran").get("dice_stopped_by"));
+    assertEquals(1 + 4 + 6 + 1, runner.forwards);
+  }
+
+  @Test
+  public void theDiceIsOverTheImagesScored() {
+    runner.runMs = 1000;
+    args.put("dice_s", "2.5");
+    Map<String, Object> acc = obj(run(), "accuracy");
+    // images 0 and 1 (both Dice 1); image 2 (Dice 6/7) would end at 3 s and is not scored
+    assertEquals(2, acc.get("images"));
+    assertEquals(1.0, (Double) acc.get("dice"), 0);
+    assertEquals(2, ((double[]) acc.get("dice_per_image")).length);
+  }
+
+  @Test
+  public void infiniteSecondsBoundNothing() {
+    runner.runMs = 1e9; // 11.6 days a run
+    args.put("warmup_s", "inf");
+    args.put("max_s", "inf");
+    args.put("dice_s", "inf");
+    Map<String, Object> r = run();
+    assertEquals(Arrays.<Object>asList(4, "count", 6, "count", 3, "count"), ran(r));
+    String json = Json.write(r);
+    assertTrue(json, json.contains("\"warmup_s\":null,"));
+  }
+
+  @Test
+  public void ranComesLastInTheJson() {
+    runner.runMs = 1000;
+    args.put("max_s", "0");
+    args.put("min_iters", "5");
+    String json = Json.write(run());
+    assertTrue(
+        json,
+        json.endsWith(
+            ",\"ran\":{\"warmups\":4,\"warmups_stopped_by\":\"count\",\"iters\":5,"
+                + "\"iters_stopped_by\":\"time\",\"dice_images\":3,"
+                + "\"dice_stopped_by\":\"count\"}}"));
   }
 
   @Test
@@ -225,6 +433,8 @@ public class BenchmarkTest {
     assertNull(r.get("error"));
     assertNull(r.get("accuracy"));
     assertEquals(11, runner.forwards);
+    // no Dice pass: no image, nothing to stop
+    assertEquals(Arrays.<Object>asList(4, "count", 6, "count", 0, "count"), ran(r));
   }
 
   @Test
@@ -252,11 +462,16 @@ public class BenchmarkTest {
     Map<String, Object> r = run();
     assertEquals("timed: OutOfMemoryError: Failed to allocate 1 GB", r.get("error"));
     assertMeasurementsNull(r);
+    assertEquals(Benchmark.KEYS, new ArrayList<String>(r.keySet()));
     assertTrue(runner.closed);
   }
 
   @Test
   public void badArgumentsGiveAnErrorResult() {
+    args.put("max_s", "soon");
+    assertEquals(
+        "args: max_s: expected a number of seconds >= 0 (or inf), got 'soon'", run().get("error"));
+    args.remove("max_s");
     args.put("iters", "many");
     Map<String, Object> r = run();
     assertEquals("args: iters: expected an integer >= 1, got 'many'", r.get("error"));
