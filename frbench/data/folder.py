@@ -4,11 +4,18 @@ Pairs are matched by file stem: the mask of `train/0cdf5b5d0ce1_01.jpg` is the i
 the masks folder whose stem is the image's stem plus `mask_suffix` (Carvana: `"_mask"`, so
 `train_masks/0cdf5b5d0ce1_01_mask.gif`). Files of other types in the folders are ignored.
 
-A mask pixel is foreground when its value is above 0. The value of a palettised mask (GIF,
-P-mode PNG) is its palette index, as in milesial/Pytorch-UNet, which reads Carvana's GIFs
-with `np.asarray(Image.open(...))`; greyscale masks give their grey level (0/1 and 0/255
-both work); colour masks are converted to grey first. A mask must hold at most one value
-besides 0, so lossy (JPEG) masks are refused instead of silently thresholded.
+Every file is decoded in full before any job runs (`check_folder`), so an image or mask that is cut
+short or damaged is refused then, naming it, and never half-way through the dataset job. Files that
+passed are not decoded again until they change (frbench.data.verified).
+
+A mask pixel is background when it is black or fully transparent, and foreground otherwise: its
+grey level, or any of its red, green and blue values, is above 0, and its alpha (where the mask has
+one) is above 0. So a pure red (1, 0, 0) is foreground, as is 1 in a 0/1 mask and 255 in a 0/255 one.
+Palettised masks (GIF, P-mode PNG) are read by the colours of their palette (Carvana's GIFs: index 0
+black, index 1 white), 16-bit and float greyscale masks by their value. Every foreground pixel of a
+mask must have the same value (colour and alpha), so a lossy (JPEG) or anti-aliased mask is refused
+instead of silently thresholded. A 16-bit colour mask is refused too: Pillow reads it at 8 bits per
+channel, which would turn a colour below 256 into black.
 
 Images are converted to RGB and resized with Pillow's bilinear filter, which widens its
 support when down-sampling (anti-aliased); masks are binarised, then resized with nearest
@@ -23,11 +30,12 @@ import numpy as np
 from PIL import Image
 
 from .errors import DataError
+from .verified import Verified
 
-VERSION = 1  # bump when a change alters the arrays loaded from the same files
+VERSION = 2  # bump when a change alters the arrays loaded from the same files (2: the foreground rule above)
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff")
-_VALUE_MODES = ("1", "L", "P", "I", "I;16", "F")  # modes whose pixels are read as they are
+_VALUE_MODES = ("1", "L", "I", "I;16", "I;16L", "I;16B", "I;16N", "F")  # one channel, read as it is
 _SHOWN = 5  # unmatched names listed in an error
 
 
@@ -87,6 +95,17 @@ def _open(path: Path) -> Image.Image:
         raise DataError(f"{path}: cannot be read as an image ({e}); replace or remove it") from None
 
 
+def _decode(image: Image.Image, path: Path, partner: Path) -> None:
+    """Decode every pixel now (Pillow opens lazily), naming the file if it is cut short or damaged."""
+    try:
+        image.load()
+    except Exception as e:  # noqa: BLE001 - Pillow raises OSError, SyntaxError, ValueError, ... on damaged data
+        raise DataError(
+            f"{path}: cannot be decoded ({type(e).__name__}: {e}); the file is cut short or damaged. Replace it "
+            f"with a sound copy, or remove it together with {partner}"
+        ) from None
+
+
 def _check_same_size(image: Image.Image, mask: Image.Image, image_path: Path, mask_path: Path) -> None:
     if image.size != mask.size:
         raise DataError(
@@ -99,40 +118,93 @@ def _wxh(size: tuple[int, int]) -> str:
     return f"{size[0]}x{size[1]}"
 
 
-def _binary_mask(mask: Image.Image, path: Path) -> np.ndarray:
-    """Mask pixels as uint8 {0, 1} (value > 0), refusing a mask with two non-zero values."""
-    values = np.asarray(mask if mask.mode in _VALUE_MODES else mask.convert("L"))
-    nonzero = values[values != 0]
-    if nonzero.size and (nonzero != nonzero[0]).any():
-        distinct = np.unique(values)
+def _reduced_precision(image: Image.Image) -> bool:
+    """Whether Pillow will decode this (not yet loaded) file at fewer bits than it stores: it reads
+    16-bit colour PNG and TIFF at 8 bits per channel, keeping the high byte."""
+    if image.mode in _VALUE_MODES:
+        return False
+    for tile in image.tile:
+        args = tile.args if isinstance(tile.args, tuple) else (tile.args,)
+        if args and isinstance(args[0], str) and ";16" in args[0]:
+            return True
+    return False
+
+
+def mask_values(mask: Image.Image, path: Path, partner: Path) -> np.ndarray:
+    """A freshly opened mask's pixels as the foreground rule reads them (module docstring): (H, W)
+    values of a one-channel mask, or (H, W, C) channel values, background pixels all zero (so a
+    pixel is foreground where any of its values is not 0).
+    `partner` is its image, named in the advice when the mask cannot be decoded."""
+    if _reduced_precision(mask):
         raise DataError(
-            f"{path}: mask is not binary ({distinct.size} distinct values: {_some([str(v) for v in distinct])}); "
-            "masks must hold 0 and one other value (0/1, 0/255, a two-colour palette); "
+            f"{path}: a 16-bit colour mask (or grey with alpha), which Pillow reads at 8 bits per channel (a value "
+            "below 256 would become 0); save it as an 8-bit image, or as 16-bit greyscale without alpha"
+        )
+    _decode(mask, path, partner)
+    if mask.mode in _VALUE_MODES:
+        return np.asarray(mask)
+    if mask.mode in ("P", "PA"):
+        mask = mask.convert("RGBA")  # the palette's colours, and its transparency
+    elif mask.mode not in ("LA", "RGB", "RGBA"):
+        mask = mask.convert("RGBA" if "A" in mask.getbands() or "a" in mask.getbands() else "RGB")  # CMYK, La, ...
+    values = np.asarray(mask)
+    bands = mask.getbands()
+    if "A" in bands:  # background (black, or transparent whatever its colour) becomes all zeros, alpha included
+        alpha = bands.index("A")
+        black = (np.delete(values, alpha, axis=-1) == 0).all(axis=-1)
+        values = np.where(((values[..., alpha] == 0) | black)[..., None], 0, values)
+    return values
+
+
+def _binary_mask(mask: Image.Image, path: Path, partner: Path) -> np.ndarray:
+    """Mask pixels as uint8 {0, 1} by the foreground rule, refusing a mask with two foreground values."""
+    values = mask_values(mask, path, partner)
+    foreground = values != 0 if values.ndim == 2 else (values != 0).any(axis=-1)
+    shown = values[foreground]
+    if shown.size and (shown != shown[0]).any():
+        distinct = np.unique(values.reshape(foreground.size, -1), axis=0)
+        names = [str(v[0]) if v.size == 1 else str(tuple(int(c) for c in v)) for v in distinct]
+        raise DataError(
+            f"{path}: mask is not binary ({len(distinct)} distinct values: {_some(names)}); a mask must hold "
+            "background (black or transparent) and one other value (0/1, 0/255, a two-colour palette, one colour); "
             "re-save it losslessly (PNG or GIF), e.g. thresholded"
         )
-    return (values != 0).astype(np.uint8)
+    return foreground.astype(np.uint8)
 
 
-def check_folder(cfg: dict) -> None:
-    """Validate a folder dataset quickly, before any job runs; a no-op for other sources.
+def check_folder(cfg: dict) -> int:
+    """Validate a folder dataset before any job runs; returns the number of pairs it uses (0 for
+    another source).
 
     `cfg` is the config's `data` block. Checks that both folders exist, images and masks pair
-    up one to one, each mask has its image's size, all images share one size, and masks are
-    binary. Sizes come from file headers (Pillow opens lazily); only mask pixels are decoded.
-    Raises DataError naming the config key or file and what to do.
+    up one to one, each mask has its image's size, all images share one size, every image and
+    mask decodes in full, and masks are binary. Files that passed before and have not changed
+    since are not decoded again (frbench.data.verified). Raises DataError naming the config key
+    or file and what to do.
     """
     if cfg["source"] != "folder":
-        return
+        return 0
+    pairs = find_pairs(cfg["folder"])
+    verified = Verified()
     examples: dict[tuple[int, int], tuple[Path, int]] = {}  # size -> (first image, count)
-    for image_path, mask_path in find_pairs(cfg["folder"]):
-        with _open(image_path) as image, _open(mask_path) as mask:
-            _check_same_size(image, mask, image_path, mask_path)
-            _binary_mask(mask, mask_path)
-            first, count = examples.get(image.size, (image_path, 0))
-            examples[image.size] = (first, count + 1)
+    try:
+        for image_path, mask_path in pairs:
+            with _open(image_path) as image, _open(mask_path) as mask:
+                _check_same_size(image, mask, image_path, mask_path)
+                if ("image", image_path) not in verified:
+                    _decode(image, image_path, mask_path)
+                    verified.add("image", image_path)
+                if ("mask", mask_path) not in verified:
+                    _binary_mask(mask, mask_path, image_path)
+                    verified.add("mask", mask_path)
+                first, count = examples.get(image.size, (image_path, 0))
+                examples[image.size] = (first, count + 1)
+    finally:
+        verified.save()  # what passed need not be decoded again, also when a later file failed
     if len(examples) > 1:
         found = "; ".join(f"{_wxh(size)}: {n} images, e.g. {path}" for size, (path, n) in examples.items())
         raise DataError(f"data.folder.images: images of {len(examples)} sizes ({found}); all must have one size")
+    return len(pairs)
 
 
 def load_folder_pair(image_path: Path, mask_path: Path, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
@@ -140,7 +212,8 @@ def load_folder_pair(image_path: Path, mask_path: Path, size: tuple[int, int]) -
     height, width = size
     with _open(image_path) as image, _open(mask_path) as mask:
         _check_same_size(image, mask, image_path, mask_path)
-        binary = _binary_mask(mask, mask_path)
+        binary = _binary_mask(mask, mask_path, image_path)
+        _decode(image, image_path, mask_path)
         rgb = image.convert("RGB").resize((width, height), Image.Resampling.BILINEAR)
     resized = Image.fromarray(binary).resize((width, height), Image.Resampling.NEAREST)
     return np.asarray(rgb), np.asarray(resized)
