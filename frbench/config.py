@@ -1,9 +1,11 @@
 """Checks of a study config that a JSON schema cannot express. Run by
 workflow/rules/common.smk after `snakemake.utils.validate`, before any job; each
-failure names the key and what to do."""
+failure names the key and what to do. Values that cannot go together (the image
+size and the UNet's depth, ...) are frbench.combinations'."""
 
 from __future__ import annotations
 
+from .combinations import check_combinations
 from .errors import ConfigError
 
 
@@ -29,6 +31,10 @@ def check_study(config: dict) -> None:
         from .data import check_folder
 
         try:
-            check_folder(data)
+            images = check_folder(data)
         except ValueError as e:
             raise ConfigError(str(e)) from None
+        where = "the image/mask pairs of data.folder" + (", data.folder.limit" if data["folder"]["limit"] else "")
+    else:
+        images, where = data["synthetic"]["n_images"], "data.synthetic.n_images"
+    check_combinations(config, images, where)

@@ -22,7 +22,18 @@ import torch.nn as nn
 
 from .defaults import method_defaults
 
-__all__ = ["ExportForm", "Hook", "Method", "MethodContext"]
+__all__ = ["ExportForm", "Hook", "Method", "MethodContext", "StudyFacts"]
+
+
+@dataclass(frozen=True)
+class StudyFacts:
+    """What a method may check one of its levels against before any job runs (`Method.check_study`):
+    the parts of the study its jobs will meet."""
+
+    budget: str  # "train" or "finetune": the config block this method's jobs train with
+    training: dict  # that block, defaults filled in (frbench.train.TrainConfig as a dict)
+    train_images: int  # images in the training split
+    size: tuple[int, int]  # (height, width) of every image (`data.size`)
 
 
 @dataclass
@@ -121,6 +132,12 @@ class Method:
         a malformed level is refused (a ConfigError naming it) when the instance is made. Default:
         the string as it is."""
         return level
+
+    def check_study(self, study: StudyFacts) -> None:
+        """Refuse, before any job runs, a level that cannot work with the rest of the study: raise a
+        ConfigError that names the keys at odds and what to change (FR: its truncation schedule must
+        reach the level's kept counts within the training budget). `ctx` holds `unet` and `params`.
+        Default: nothing to check."""
 
     # ---- building and training one model -----------------------------------------------------
 

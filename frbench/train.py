@@ -87,7 +87,11 @@ def lr_at(step: int, total_steps: int, cfg: TrainConfig) -> float:
 
 
 def segmentation_loss(logits: torch.Tensor, masks: torch.Tensor, dice_weight: float) -> torch.Tensor:
-    """Cross-entropy plus the soft multi-class Dice loss, as milesial/Pytorch-UNet trains."""
+    """Cross-entropy plus the soft multi-class Dice loss, as milesial/Pytorch-UNet trains; for a
+    single-logit model (`model.classes: 1`), as milesial's n_classes=1: binary cross-entropy on the
+    logit plus the soft Dice loss of its sigmoid (foreground where the logit is > 0, as predicted)."""
+    if logits.shape[1] == 1:
+        return _single_logit_loss(logits[:, 0], masks.to(logits.dtype), dice_weight)
     ce = F.cross_entropy(logits, masks)
     if dice_weight == 0:
         return ce
@@ -97,6 +101,15 @@ def segmentation_loss(logits: torch.Tensor, masks: torch.Tensor, dice_weight: fl
     denom = probs.sum(dim=(0, 2, 3)) + onehot.sum(dim=(0, 2, 3))
     soft_dice = ((2 * inter + 1e-6) / (denom + 1e-6)).mean()
     return ce + dice_weight * (1 - soft_dice)
+
+
+def _single_logit_loss(logit: torch.Tensor, target: torch.Tensor, dice_weight: float) -> torch.Tensor:
+    bce = F.binary_cross_entropy_with_logits(logit, target)
+    if dice_weight == 0:
+        return bce
+    probs = logit.sigmoid()
+    soft_dice = (2 * (probs * target).sum() + 1e-6) / (probs.sum() + target.sum() + 1e-6)
+    return bce + dice_weight * (1 - soft_dice)
 
 
 def model_device(model: nn.Module) -> torch.device:

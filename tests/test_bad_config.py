@@ -95,7 +95,7 @@ def test_bad_dataset_folder_is_refused_naming_the_file(name, tmp_path):
 
 def test_a_good_dataset_folder_passes(tmp_path):
     config = copy.deepcopy(TINY)
-    config["data"].update(folder_data(tmp_path))
+    config["data"].update(folder_data(tmp_path, n_images=16, n_masks=16))  # 9 training images: FR's 4 steps
     validate(config, SCHEMA, set_default=True)
     check_study(config)
 

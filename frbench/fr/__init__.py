@@ -17,7 +17,15 @@ goes, so that a network is stored as a few low-frequency coefficients per layer.
 from .compact import CompactUNet, compact_coefficients, floor_bytes, rebuild, script_compact, stored_numbers
 from .dct import dctn, idctn
 from .layers import FRConv2d, FRConvTranspose2d, FRLinear, build_fr_unet, dense_unet, fr_arch, fr_layers, kept_counts, to_fr
-from .schedule import TruncationHook, TruncationSchedule, final_count, final_counts, next_ratio, target_count
+from .schedule import (
+    TruncationHook,
+    TruncationSchedule,
+    final_count,
+    final_counts,
+    next_ratio,
+    target_count,
+    updates_to_reach,
+)
 from .zigzag import keep_mask, zigzag_order, zigzag_ranks
 
 __all__ = [
@@ -45,6 +53,7 @@ __all__ = [
     "stored_numbers",
     "target_count",
     "to_fr",
+    "updates_to_reach",
     "zigzag_order",
     "zigzag_ranks",
 ]

@@ -98,6 +98,24 @@ def final_counts(schedule: TruncationSchedule, model: nn.Module) -> dict[str, in
     return {name: final_count(schedule, layer.coeffs.numel(), kind) for name, layer, kind in _layers(model)}
 
 
+def updates_to_reach(schedule: TruncationSchedule, model: nn.Module, limit: int) -> int | None:
+    """How many schedule updates (optimizer steps in "step" mode, epochs in "epoch" mode) bring every FR
+    layer of `model` to its final kept count, as TruncationHook applies them; None if more than
+    `limit`. 0 for a "fixed" schedule, which starts there. Needs only the layers' shapes (a model on
+    the meta device will do), so a config is checked before anything trains."""
+    if schedule.mode == "fixed":
+        return 0
+    # (coefficients, floor, final kept count) of every layer
+    layers = [(layer.coeffs.numel(), _floor(schedule, kind), final_count(schedule, layer.coeffs.numel(), kind))
+              for _, layer, kind in _layers(model)]
+    ratio = 1.0
+    for updates in range(limit + 1):
+        if all(target_count(ratio, numel, floor) <= final for numel, floor, final in layers):
+            return updates
+        ratio = next_ratio(ratio, schedule.gamma, schedule.eps)
+    return None
+
+
 class TruncationHook(Hook):
     """Applies a TruncationSchedule to every FR layer of a model during training.
 

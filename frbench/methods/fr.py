@@ -35,6 +35,7 @@ says so (`compact: false`).
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -57,6 +58,7 @@ from ..fr import (
     kept_counts,
     stored_numbers,
     to_fr,
+    updates_to_reach,
 )
 from ..models import UNet, UNetConfig
 from . import small_dense
@@ -160,6 +162,28 @@ class FR(Method):
             for _, layer in fr_layers(model):
                 layer.bias = None
         return model
+
+    def check_study(self, study):
+        """The schedule must bring every layer to the level's kept count within the `train` budget:
+        otherwise no epoch is selectable and the job fails after training (`finalize`)."""
+        with torch.device("meta"):  # shapes only
+            model = self.build()
+        s = self.schedule
+        if s.mode == "fixed":
+            return
+        t = study.training
+        steps = t["epochs"] * math.ceil(study.train_images / t["batch_size"])
+        given = steps if s.mode == "step" else t["epochs"]
+        needed = updates_to_reach(s, model, limit=max(given, 100_000))
+        if needed is not None and needed <= given:
+            return
+        per_epoch = f" of {steps // t['epochs']} steps" if s.mode == "step" and t["epochs"] else ""
+        raise ConfigError(
+            f"methods.fr.levels {self.level!r}, methods.fr.gamma {s.gamma} (schedule: {s.mode}) and train.epochs "
+            f"{t['epochs']} cannot go together: the schedule reaches the level's kept counts after "
+            f"{needed if needed is not None else 'more than 100,000'} updates, and {t['epochs']} epochs{per_epoch} "
+            f"give {given}; raise methods.fr.gamma or train.epochs (with schedule: step, a smaller train.batch_size "
+            "also gives more steps)")
 
     def hooks(self, model):
         return [FRTruncation(self.schedule, model)]

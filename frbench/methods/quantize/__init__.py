@@ -57,9 +57,12 @@ from __future__ import annotations
 import copy
 import warnings
 
+import torch
+
+from ...advice import snakemake_command
 from ...contract import ExportForm
-from ...errors import ExportError
-from ...models import UNet
+from ...errors import ConfigError, ExportError
+from ...models import UNet, UNetConfig
 from .._common import PostTraining, example_input, unet_config
 from .._registry import register_method
 from .fx import calibrate, fx_convert, fx_prepare, layer_record, qat_float_weights
@@ -82,6 +85,20 @@ class Quantize(PostTraining):
 
     def parse_level(self, level):
         return parse_scheme(level)
+
+    def check_study(self, study):
+        """The engine must be usable here, and every `keep_float` name a module of the study's UNet
+        (a name of another depth would be ignored without a word)."""
+        keep = options(self.params)["keep_float"]
+        cfg = UNetConfig.from_dict(self.ctx.unet)
+        with torch.device("meta"):  # shapes only
+            modules = [name for name, _ in UNet(cfg).named_modules() if name]
+        unknown = [name for name in keep if name not in modules]
+        if unknown:
+            top = [name for name in modules if "." not in name]
+            raise ConfigError(
+                f"methods.quantize.keep_float {unknown} and model.depth {cfg.depth} cannot go together: no module of "
+                f"the UNet has that name (its top-level modules: {', '.join(top)}; e.g. up1.up); fix the names")
 
     def build(self):
         opts = options(self.params)
@@ -156,8 +173,8 @@ class Quantize(PostTraining):
         where, n = f"quantize/{self.scheme}", self.facts["calibration_images"]
         if self.float_weights is None:
             raise ExportError(f"{where}: this checkpoint lacks the float weights that the int8 .pte is quantized from "
-                              f"(no `{FLOAT_WEIGHTS}` entries in its `extra`); rebuild it (`snakemake --forcerun "
-                              "quantize`) and export again")
+                              f"(no `{FLOAT_WEIGHTS}` entries in its `extra`); rebuild it and its exports with "
+                              f"`{snakemake_command('--forcerun', 'quantize')}`")
         if calibration is None:
             raise ExportError(f"{where}: the int8 .pte is quantized at export by the XNNPACK quantizer, which "
                               f"calibrates on {n} training images; pass `calibration` (the export job, "
