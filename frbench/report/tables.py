@@ -23,7 +23,7 @@ import pandas as pd
 
 from .controls import GROUP
 from .significance import BETTER, NO_DIFFERENCE
-from .summary import against_own_dense, seed_table
+from .summary import against_own_dense, ratios_unknown, seed_table
 
 COMPARISON_COLUMNS = ["dice", "file_bytes", "weights_bytes", "update_bytes", "gzip_bytes", "stored_numbers",
                       "nonzero_numbers", "compression_by_count", "compression_by_bytes", "compression_by_weights",
@@ -36,14 +36,17 @@ VERDICT_COLUMNS = ["role", "control", "images", "delta", "delta_low", "delta_hig
 def comparison(summary: pd.DataFrame, comparisons: pd.DataFrame, fidelity_tolerance: float,
                baseline: str = "baseline") -> pd.DataFrame:
     table = seed_table(summary, COMPARISON_COLUMNS)
-    flags = summary.groupby(GROUP).agg(
-        only_on_paper=("only_on_paper", lambda s: bool(s.astype(bool).any())),
-        failed_seeds=("error", lambda s: int(s.notna().sum())))
+    flags = summary.groupby(GROUP).agg(failed_seeds=("error", lambda s: int(s.notna().sum())))
+    ok = summary[summary["error"].isna()]
+    keys = [ok[c] for c in GROUP]
+    flags["only_on_paper"] = ok["only_on_paper"].groupby(keys).agg(_on_paper) if "only_on_paper" in ok else None
     # compared with its own dense network (e.g. the FR paper's released model), not the baseline
-    own = against_own_dense(summary)
-    flags["own_dense"] = own.groupby([summary[c] for c in GROUP]).any()
+    flags["own_dense"] = against_own_dense(ok).groupby(keys).any()
+    # its reference (the baseline on its format and device) failed: ratios and on-paper unknown
+    flags["ratios_unknown"] = ratios_unknown(ok).groupby(keys).any()
     table = table.merge(flags.reset_index(), on=GROUP, how="outer")
     table["own_dense"] = table["own_dense"].fillna(False).astype(bool)
+    table["ratios_unknown"] = table["ratios_unknown"].fillna(False).astype(bool)
     table["seeds"] = table["seeds"].fillna(0).astype(int)
     table["fidelity_flag"] = table["fidelity_max_abs"] > fidelity_tolerance
     table = table.merge(_update_differs(summary), on=GROUP, how="left")
@@ -61,6 +64,15 @@ def comparison(summary: pd.DataFrame, comparisons: pd.DataFrame, fidelity_tolera
     table["dice_ci95"] = ((table["dice_high"] - table["dice_low"]) / 2).where(paired.notna(), table["dice_ci95"])
     table["is_control"] = table["role"].eq("control")
     return table.sort_values(GROUP).reset_index(drop=True)
+
+
+def _on_paper(values: pd.Series):
+    """A row's `only_on_paper` over its successful seeds: True if any seed's is, None (unknown) if any
+    seed's is unknown (empty: its reference failed), else False."""
+    known = [_as_bool(v) for v in values]
+    if any(v is True for v in known):
+        return True
+    return None if any(v is None for v in known) else False
 
 
 def _as_bool(x):
@@ -152,6 +164,9 @@ PAPER = [("Model", "model"), ("Dice (%)", "dice", 1, 100), ("Compression rate", 
          ("Parameters", "stored_numbers", 0)]
 
 
+RATIO_COLUMNS = ("compression_by_count", "compression_by_bytes", "compression_by_weights")
+
+
 def _half_width(row, column: str):
     if f"{column}_ci95" in row:
         return row[f"{column}_ci95"]
@@ -167,7 +182,8 @@ def _cell(row, column: str, decimals: int | None, scale: float, unit: str) -> st
     if column == "delta" and row.get("verdict") not in (None, "worse", "better") and not is_missing(row.get("verdict")):
         return str(row["verdict"])  # never a signed number that looks like a gain or a loss
     if is_missing(value) or not np.isfinite(value):
-        return "–"
+        # a ratio whose reference failed is unknown, not merely absent (add_baseline_ratios)
+        return "unknown" if column in RATIO_COLUMNS and row.get("ratios_unknown") is True else "–"
     sign = "+" if column == "delta" else ""  # a difference always shows its sign
     text = f"{value * scale:{sign},.{decimals}f}{unit}"
     half = _half_width(row, column)
