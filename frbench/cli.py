@@ -134,6 +134,14 @@ def cmd_reference(a):
           f"{record['dataset']['images']} images at {a.size[0]}x{a.size[1]}")
 
 
+def cmd_check_config(a):
+    from .config_file import check_config_file
+
+    for path in a.configfile:
+        check_config_file(path)
+        print(f"{path}: passes the workflow's checks")
+
+
 def cmd_methods(a):
     from .methods import get_method, list_methods
 
@@ -227,6 +235,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-record", required=True, help="JSON: what was imported and its Dice, measured here")
     p.add_argument("--threads", type=int)
     p.set_defaults(func=cmd_reference)
+
+    p = sub.add_parser("check-config", help="check a study config file as the workflow does, naming the file")
+    p.add_argument("configfile", nargs="+", help="the config file(s), as given to snakemake --configfile")
+    p.set_defaults(func=cmd_check_config)
 
     p = sub.add_parser("methods", help="list the registered compression methods")
     p.set_defaults(func=cmd_methods)
