@@ -9,7 +9,7 @@ TORCH_PIP_ARGS ?=
 # snakemake --cores: this machine's cores unless given (CORES=8 make study)
 CORES ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: setup study figures test lint venv-deps java-test-deps browser-test-deps clean
+.PHONY: setup study figures test lint venv-deps java-test-deps browser-test-deps allocator-deps clean
 
 setup: $(VENV)/.installed
 
@@ -47,12 +47,21 @@ browser-test-deps:
 		{ apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
 		|| echo "chromium could not be installed: the browser tests will skip"; fi
 
+# Debian's jemalloc and tcmalloc, the allocators `bench.allocator` offers beside glibc
+# (frbench/bench/allocator.py, benchmarks/allocators.py); installed here when missing and apt is usable.
+allocator-deps:
+	@if ! { /sbin/ldconfig -p 2>/dev/null | grep -q libjemalloc.so.2 \
+		&& /sbin/ldconfig -p 2>/dev/null | grep -q libtcmalloc_minimal.so.4; } \
+		&& command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		{ apt-get update -qq && apt-get install -y -qq libjemalloc2 libtcmalloc-minimal4 >/dev/null; } \
+		|| echo "jemalloc/tcmalloc could not be installed: bench.allocator offers glibc only here"; fi
+
 # ruff (pycodestyle, pyflakes, blind excepts, import order) and snakefmt, configured in pyproject.toml
 lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/snakefmt --check workflow
 
-test: setup java-test-deps browser-test-deps lint
+test: setup java-test-deps browser-test-deps allocator-deps lint
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest
 
 clean:

@@ -78,8 +78,7 @@ def cmd_bench_one(a):
     from .bench.plan import Plan
     from .bench.worker import main
 
-    main(a.model, a.fmt, a.data, Plan(warmup=a.warmup, iters=a.iters, threads=a.threads, dice_images=a.dice_images), a.out,
-         weights=a.weights)
+    main(a.model, a.fmt, a.data, Plan.from_dict(a.plan_json), a.out, weights=a.weights)
 
 
 def cmd_summarize(a):
@@ -129,9 +128,10 @@ def cmd_reference(a):
     from .reference_job import import_reference
 
     record = import_reference(folder=a.dir, size=tuple(a.size), out_checkpoint=a.out_checkpoint,
-                              out_dataset=a.out_dataset, out_record=a.out_record, threads=a.threads)
-    print(f"FR reference: {record['coefficients']} coefficients, mean Dice {record['dice']:.4f} on "
-          f"{record['dataset']['images']} images at {a.size[0]}x{a.size[1]}")
+                              out_dataset=a.out_dataset, out_record=a.out_record, threads=a.threads, score=a.score)
+    dice = f"mean Dice {record['dice']:.4f}" if a.score else "not scored here (--no-score)"
+    print(f"FR reference: {record['coefficients']} coefficients, {dice}, {record['dataset']['images']} images at "
+          f"{a.size[0]}x{a.size[1]}")
 
 
 def cmd_check_config(a):
@@ -194,8 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench-one", help="(worker) time and score one model in this process")
     _required(p, "model", "fmt", "data", "out")
-    _required(p, "warmup", "iters", "threads", type=int)
-    p.add_argument("--dice-images", type=int, default=0)
+    p.add_argument("--plan-json", type=_json_arg, required=True, help="the plan (frbench.bench.Plan) as JSON")
     p.add_argument("--weights", help="a weights file that replaces the model's weights at load (a weights-only update)")
     p.set_defaults(func=cmd_bench_one)
 
@@ -234,6 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-dataset", required=True, help=".npz whose test split holds the 16 images")
     p.add_argument("--out-record", required=True, help="JSON: what was imported and its Dice, measured here")
     p.add_argument("--threads", type=int)
+    p.add_argument("--score", action=argparse.BooleanOptionalAction, default=True,
+                   help="score the 16 images here (--no-score: the workflow's export scores them with the same model)")
     p.set_defaults(func=cmd_reference)
 
     p = sub.add_parser("check-config", help="check a study config file as the workflow does, naming the file")

@@ -27,6 +27,11 @@ def rss_kb() -> int:
     return psutil.Process().memory_info().rss // 1024
 
 
+def minor_faults() -> int:
+    """Minor page faults of this process so far (getrusage): pages mapped in on first touch."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
 def peak_rss_kb() -> int:
     """Peak resident set size of this process so far, in kB: VmHWM on Linux,
     getrusage's ru_maxrss elsewhere (kB on Linux, bytes on macOS)."""

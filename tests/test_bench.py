@@ -1,3 +1,4 @@
+import ctypes.util
 import json
 import sys
 import time
@@ -9,6 +10,7 @@ from frbench.bench.host import HostRunner
 from frbench.bench.job import bench_model
 from frbench.bench.result import check_result, empty_result
 from frbench.bench.stats import stability_warnings, summarize, trimmed_mean
+from frbench.bench.worker import bounded
 from frbench.errors import BenchError
 from frbench.export import export_model
 
@@ -112,3 +114,60 @@ def test_result_schema_rejects_impossible_values():
     bad = dict(r, error=None, values=[1.0, 0.0], load_ms=1.0, accuracy={"dice": 0.5})
     with pytest.raises(BenchError, match="values"):
         check_result(bad, "x")
+
+
+def test_bounded_stops_before_a_run_that_would_end_past_its_budget_and_after_its_minimum():
+    """`bounded` on a fake clock, each call one second long: the calls that fit the budget, at least the minimum,
+    at most the count, and what stopped them."""
+    now = [0.0]
+
+    def call(i):
+        now[0] += 1.0
+        return i
+
+    def run(**kw):
+        now[0] = 0.0
+        return bounded(call, clock=lambda: now[0], **kw)
+
+    assert run(count=10, budget_s=3.5) == ([0, 1, 2], "time")  # a 4th call would end at 4.0 s
+    assert run(count=10, budget_s=3.5, minimum=5) == ([0, 1, 2, 3, 4], "time")  # the minimum wins over the budget
+    assert run(count=2, budget_s=3.5) == ([0, 1], "count")
+    assert run(count=10, budget_s=0.5, estimate_s=1.0) == ([], "time")  # the first call's length, guessed
+    assert run(count=10, budget_s=0.5, minimum=1, estimate_s=1.0) == ([0], "time")
+
+
+def test_a_plan_bounded_by_time_runs_its_minimum_and_records_what_ran(exported, tiny_dataset, tmp_path):
+    model, record = exported
+    out = tmp_path / "ptl.json"
+    plan = {**PLAN, "warmup_s": 0, "min_iters": 2, "max_s": 0, "dice_s": 0}  # every phase out of time at once
+    bench_model(key=KEY, device="host", model=str(model), export_record=str(record), data=str(tiny_dataset),
+                plan=plan, out=str(out))
+    r = check_result(json.loads(out.read_text()), source=str(out))
+    assert r["error"] is None and len(r["warmups"]) == 0 and len(r["values"]) == 2 and r["accuracy"]["images"] == 1
+    assert r["ran"] == {"warmups": 0, "warmups_stopped_by": "time", "iters": 2, "iters_stopped_by": "time",
+                        "dice_images": 1, "dice_stopped_by": "time"}
+    bench_model(key=KEY, device="host", model=str(model), export_record=str(record), data=str(tiny_dataset),
+                plan=PLAN, out=str(out))  # a small model within the default budgets: the counts stop every phase
+    r = json.loads(out.read_text())
+    assert {r["ran"][k] for k in ("warmups_stopped_by", "iters_stopped_by", "dice_stopped_by")} == {"count"}
+    assert r["metadata"]["allocator"]["name"] == "glibc" and r["metadata"]["allocator"]["preloaded"] == []
+
+
+@pytest.mark.skipif(not ctypes.util.find_library("tcmalloc_minimal"), reason="Debian's libtcmalloc-minimal4 is absent")
+def test_the_plans_allocator_is_preloaded_in_the_worker_and_recorded(exported, tiny_dataset, tmp_path):
+    model, record = exported
+    out = tmp_path / "ptl.json"
+    bench_model(key=KEY, device="host", model=str(model), export_record=str(record), data=str(tiny_dataset),
+                plan={**PLAN, "allocator": "tcmalloc"}, out=str(out))
+    allocator = json.loads(out.read_text())["metadata"]["allocator"]
+    assert allocator["name"] == "tcmalloc" and any("libtcmalloc_minimal" in p for p in allocator["preloaded"])
+
+
+def test_a_missing_allocator_library_is_an_error_row_naming_the_package(exported, tiny_dataset, tmp_path, monkeypatch):
+    monkeypatch.setattr(ctypes.util, "find_library", lambda name: None)
+    model, record = exported
+    out = tmp_path / "ptl.json"
+    bench_model(key=KEY, device="host", model=str(model), export_record=str(record), data=str(tiny_dataset),
+                plan={**PLAN, "allocator": "jemalloc"}, out=str(out))
+    error = json.loads(out.read_text())["error"]
+    assert "bench.allocator" in error and "libjemalloc2" in error and "apt-get install" in error

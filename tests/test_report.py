@@ -280,6 +280,15 @@ def test_reference_model_is_marked_and_off_the_pareto_front(full, full_compariso
     assert small.axes[0].get_xscale() == "linear"  # 130-500 kB: less than a factor of 10
 
 
+def test_the_paper_models_memory_is_shown_beside_what_its_authors_reported_on_a_phone(full, full_html, html):
+    """Its peak RSS as measured here, per format, and the seed authors' phone figures, cited as reported."""
+    peak_gb = full.loc[(full["method"] == "fr_reference") & full["error"].isna(), "peak_rss_kb"].mean() / 1024**2
+    note = re.search(r'<p class="note" id="reference-memory">(.*?)</p>', full_html, re.S).group(1)
+    assert f"{peak_gb:.3g} GB on <code>.ptl</code>" in " ".join(note.split())
+    assert "3.27 GB" in note and "1.93 GB" in note and "not measured here" in note
+    assert 'id="reference-memory"' not in html  # a study without the paper's model has no such note
+
+
 # --- the main table fits a laptop screen ---------------------------------------------------------------
 
 

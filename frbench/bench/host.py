@@ -9,6 +9,7 @@ Manager). Either way the caller gets a result, never an exception.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from . import RUNNERS
+from .allocator import worker_env
 from .plan import Plan
 from .result import empty_result
 
@@ -32,8 +34,7 @@ class HostRunner:
     @staticmethod
     def worker_command(model: str, fmt: str, data: str, plan: Plan, out: Path, weights: str | None = None) -> list[str]:
         return [sys.executable, "-m", "frbench", "bench-one", "--model", str(model), "--fmt", fmt,
-                "--data", str(data), "--warmup", str(plan.warmup), "--iters", str(plan.iters),
-                "--threads", str(plan.threads), "--dice-images", str(plan.dice_images), "--out", str(out),
+                "--data", str(data), "--plan-json", json.dumps(plan.to_dict(), sort_keys=True), "--out", str(out),
                 *(["--weights", str(weights)] if weights is not None else [])]
 
     def run(self, model: str, fmt: str, data: str, plan: Plan, log=sys.stderr, weights: str | None = None) -> dict:
@@ -43,7 +44,8 @@ class HostRunner:
             cmd = self.worker_command(model, fmt, data, plan, out, weights)
             print("running:", " ".join(cmd), file=log, flush=True)
             try:
-                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=plan.timeout_s)
+                env = {**os.environ, **worker_env(plan.allocator)}  # the plan's allocator, for the worker alone
+                proc = subprocess.run(cmd, capture_output=True, text=True, timeout=plan.timeout_s, env=env)
             except subprocess.TimeoutExpired as e:
                 output = _tail(e.stderr if isinstance(e.stderr, str) else "")
                 return self._failed(model, fmt, plan, f"timed out after {plan.timeout_s:g} s (bench.timeout_s); "

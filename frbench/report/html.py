@@ -12,6 +12,7 @@ import jinja2
 import pandas as pd
 
 from .controls import GROUP
+from .phone_memory import PHONE_REPORTED, reference_memory
 from .significance import TEST_NAME
 from .tables import answers, comparison, fmt_num, is_missing
 
@@ -86,4 +87,5 @@ def render_report(summary: pd.DataFrame, comparisons: pd.DataFrame, figures: dic
         figures={name: _data_uri(path) for name, path in figures.items()}, threads=threads,
         provenance=provenance, devices=devices, rerun=rerun, dice_budget=dice_budget, flat_gain=FLAT_GAIN,
         fidelity_tolerance=fidelity_tolerance, test_name=TEST_NAME,
+        reference_memory=reference_memory(summary), phone_reported=PHONE_REPORTED,
         generated=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))

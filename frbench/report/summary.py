@@ -16,7 +16,7 @@ comparisons: every row against its control (frbench.report.controls).
 
 Seeds pooled into one report row (`seed_table`) must have run under the same conditions, as
 pyperf checks a benchmark's metadata before it merges runs: the runtime (name and version),
-the frbench and torch versions, and the thread count (`POOLED_METADATA`). Where they differ
+the frbench and torch versions, the thread count and the allocator (`POOLED_METADATA`). Where they differ
 the row is kept, never refused (a bad input loses no other result), but flagged: its
 `mixed_metadata` names each differing field with its values ("threads: 1, 2"), the report
 shows it, and `gather` warns on stderr.
@@ -54,6 +54,10 @@ def _bench_row(r: dict) -> dict:
                load_avg_1m=(device.get("load_avg") or [None])[0], warnings="; ".join(r.get("warnings") or []),
                git_commit=((r.get("provenance") or {}).get("git") or {}).get("commit"),
                git_dirty=((r.get("provenance") or {}).get("git") or {}).get("dirty"))
+    ran = r.get("ran") or {}
+    row.update(allocator=((r.get("metadata") or {}).get("allocator") or {}).get("name"),
+               stopped_by="; ".join(f"{phase} by {ran[f'{phase}_stopped_by']}" for phase in ("warmups", "iters", "dice")
+                                    if ran.get(f"{phase}_stopped_by") == "time") or None)
     row.update(_update_row(r.get("weights_update"), acc))
     return row
 
@@ -88,7 +92,8 @@ def _export_row(e: dict) -> dict:
             "params_eager": e.get("params_eager"), "fidelity_max_abs": fid.get("max_abs_diff"),
             "dice_eager": fid.get("dice_eager"), "mobile_optimized": (e.get("exporter") or {}).get("mobile_optimized"),
             "dense_file_bytes": dense, "floor_bytes": e.get("floor_bytes"), "dense_params": e.get("dense_params"),
-            "graph_signature": (e.get("graph") or {}).get("signature"), "method_facts": method_facts(e)}
+            "graph_signature": (e.get("graph") or {}).get("signature"), "method_facts": method_facts(e),
+            "input_shape": "x".join(map(str, e.get("input_shape") or [])) or None}
 
 
 def method_facts(e: dict) -> str | None:
@@ -292,7 +297,7 @@ def _one_value(values: pd.Series) -> str | None:
 # What the seeds pooled into one row must share (summary.csv column: how the flag names it). Older
 # summaries lack some columns: those are not checked.
 POOLED_METADATA = {"runtime": "runtime", "runtime_version": "runtime version", "frbench_version": "frbench",
-                   "torch_version": "torch", "threads": "threads"}
+                   "torch_version": "torch", "threads": "threads", "allocator": "allocator"}
 
 
 def _shown(value) -> str:

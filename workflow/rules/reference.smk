@@ -1,7 +1,8 @@
 # The FR paper's released UNet (Zhao et al. 2023: 759 coefficients for UNet-31M), imported as an
 # `fr` checkpoint, with its 16 test images as a dataset of its own; then exported and benchmarked
 # like every model, as method `fr_reference`. Configured by `reference: {dir: ..., size: [H, W]}`;
-# `all` includes it then, and `snakemake reference` runs it alone.
+# `all` includes it then, and `snakemake reference` runs it alone. The import does not score the
+# 16 images itself (--no-score): the export's fidelity check runs the same model over them.
 rule import_reference:
     input:
         unpack(reference_files),
@@ -18,7 +19,7 @@ rule import_reference:
         dir=reference_param("dir"),
         size=reference_param("size"),
     shell:
-        "python -m frbench reference --dir {params.dir:q} --size {params.size} --threads {threads}"
+        "python -m frbench reference --dir {params.dir:q} --size {params.size} --threads {threads} --no-score"
         " --out-checkpoint {output.model} --out-dataset {output.data} --out-record {output.record} > {log} 2>&1"
 
 
