@@ -47,6 +47,17 @@ def check_size_and_depth(size, depth: int, size_key: str, depth_key: str) -> Non
         f"{2**depth}, or lower {depth_key} to {deepest}")
 
 
+def check_reference_size(size) -> None:
+    """The released model pools 4 times and normalises with each batch's own statistics, also at
+    inference: its bottleneck needs more than one pixel."""
+    if min(size) >= 2**REFERENCE_DEPTH and bottleneck(size, REFERENCE_DEPTH) != (1, 1):
+        return
+    raise ConfigError(
+        f"reference.size {list(size)} is too small for the released model: it pools {REFERENCE_DEPTH} times, so every "
+        f"side needs at least {2**REFERENCE_DEPTH} pixels, and its BatchNorm uses each image's own statistics, so one "
+        f"side needs at least {2 ** (REFERENCE_DEPTH + 1)}; use a larger reference.size (default [640, 959])")
+
+
 def check_split(data: dict, images: int, where: str) -> dict[str, int]:
     """Images per split for a pool of `images` (`where` says where that number comes from)."""
     try:
@@ -102,8 +113,7 @@ def check_combinations(config: dict, images: int, where: str) -> None:
     size = tuple(data["size"])
     check_size_and_depth(size, model["depth"], "data.size", "model.depth")
     if config.get("reference"):
-        check_size_and_depth(config["reference"]["size"], REFERENCE_DEPTH, "reference.size",
-                             "the released model's depth")
+        check_reference_size(config["reference"]["size"])
     train_images = check_split(data, images, where)["train"]
     models = with_controls(config["methods"], model)
     budgets = {}
