@@ -135,11 +135,10 @@ def cmd_reference(a):
 
 
 def cmd_check_config(a):
-    from .config_file import check_config_file
+    from .config_file import check_config_files
 
-    for path in a.configfile:
-        check_config_file(path)
-        print(f"{path}: passes the workflow's checks")
+    check_config_files(*a.configfile)
+    print(f"{', '.join(a.configfile)}: passes the workflow's checks")
 
 
 def cmd_methods(a):
@@ -238,7 +237,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_reference)
 
     p = sub.add_parser("check-config", help="check a study config file as the workflow does, naming the file")
-    p.add_argument("configfile", nargs="+", help="the config file(s), as given to snakemake --configfile")
+    p.add_argument("configfile", nargs="+", help="the config file(s), as given to snakemake --configfile (merged in order)")
     p.set_defaults(func=cmd_check_config)
 
     p = sub.add_parser("methods", help="list the registered compression methods")

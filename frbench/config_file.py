@@ -45,20 +45,24 @@ def read_config_file(path: str | Path) -> dict:
     return config
 
 
-def check_config_file(path: str | Path) -> dict:
-    """Read the file and run the workflow's checks on it (schema, then check_study); the config as the
-    workflow would run it, defaults filled in."""
-    from snakemake.utils import validate
+def check_config_files(*paths: str | Path) -> dict:
+    """Read the files, merge them in order as `snakemake --configfile A B` does (B's keys over A's,
+    nested blocks merged), and run the workflow's checks on the result (schema, then check_study);
+    the config as the workflow would run it, defaults filled in."""
+    from snakemake.utils import update_config, validate
 
     from .config import check_study
 
-    config = read_config_file(path)
+    config: dict = {}
+    for path in paths:
+        update_config(config, read_config_file(path))
+    named = ", ".join(map(str, paths))
     try:
         validate(config, str(SCHEMA), set_default=True)
     except Exception as e:  # noqa: BLE001 - snakemake's WorkflowError names the key and the value
-        raise ConfigError(f"{path}: {e}") from None
+        raise ConfigError(f"{named}: {e}") from None
     try:
         check_study(config)
     except ValueError as e:  # ConfigError, DataError
-        raise ConfigError(f"{path}: {e}") from None
+        raise ConfigError(f"{named}: {e}") from None
     return config

@@ -26,7 +26,7 @@ from PIL import Image
 from snakemake.utils import validate
 
 from frbench.config import check_study
-from frbench.config_file import check_config_file, read_config_file
+from frbench.config_file import check_config_files, read_config_file
 from frbench.data import DataError, check_folder, load_folder_pair
 from frbench.errors import ConfigError
 from frbench.report.summary import add_baseline_ratios
@@ -140,8 +140,16 @@ def test_check_config_runs_the_workflows_checks(tmp_path):
     config["data"]["size"], config["model"]["depth"] = [8, 8], 4
     path.write_text(yaml.safe_dump(config))
     with pytest.raises(ConfigError, match=re.escape(str(path)) + ".*data.size.*model.depth"):
-        check_config_file(path)
-    assert check_config_file(ROOT / "config" / "tiny.yaml")["model"]["depth"] == 2
+        check_config_files(path)
+    assert check_config_files(ROOT / "config" / "tiny.yaml")["model"]["depth"] == 2
+    # several files merge in order, as with `snakemake --configfile A B`
+    fix = tmp_path / "fix.yaml"
+    fix.write_text("model: {depth: 3}\n")
+    merged = check_config_files(path, fix)
+    assert merged["model"]["depth"] == 3 and merged["model"]["width"] == 4 and merged["data"]["size"] == [8, 8]
+    proc = subprocess.run([sys.executable, "-m", "frbench", "check-config", str(path), str(fix)], capture_output=True,
+                          text=True)
+    assert proc.returncode == 0, proc.stderr
 
 
 # --- a dataset folder's files -----------------------------------------------------------------------
