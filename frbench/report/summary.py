@@ -225,17 +225,12 @@ def add_baseline_ratios(df: pd.DataFrame, baseline: str = "baseline") -> pd.Data
         df.loc[own, "compression_by_bytes"] = df.loc[own, "dense_file_bytes"] / df.loc[own, "file_bytes"]
         df.loc[own, "compression_by_weights"] = df.loc[own, "dense_weights_bytes"] / df.loc[own, "weights_bytes"]
         df.loc[own, "ratio_against"] = "own dense"
-    return df
-
-
-def against_own_dense(df: pd.DataFrame) -> pd.Series:
-    """Rows compared with their own dense network, not the baseline (`ratio_against`, see
     unknown = ok & df["ratio_against"].isna() & (is_baseline.any() | ~own_dense)
     df.loc[unknown, "ratio_against"] = "unknown"
     df.loc[unknown, "only_on_paper"] = None
-    add_baseline_ratios): the FR paper's released model. False where the column is absent."""
-    if "ratio_against" not in df:
-        return pd.Series(False, index=df.index)
+    return df
+
+
 def ratios_unknown(df: pd.DataFrame) -> pd.Series:
     """Rows whose reference failed (`ratio_against` "unknown", see add_baseline_ratios): their
     compression ratios and `only_on_paper` are unknown. False where the column is absent."""
@@ -244,6 +239,11 @@ def ratios_unknown(df: pd.DataFrame) -> pd.Series:
     return df["ratio_against"].eq("unknown").fillna(False).astype(bool)
 
 
+def against_own_dense(df: pd.DataFrame) -> pd.Series:
+    """Rows compared with their own dense network, not the baseline (`ratio_against`, see
+    add_baseline_ratios): the FR paper's released model. False where the column is absent."""
+    if "ratio_against" not in df:
+        return pd.Series(False, index=df.index)
     return df["ratio_against"].eq("own dense").fillna(False).astype(bool)
 
 
