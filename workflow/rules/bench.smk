@@ -2,6 +2,10 @@
 # claims every core so that no training or export shares the CPU with a timing
 # (the worker itself runs with bench.threads), stays on the submitting machine
 # under a cluster executor, and takes the android_device resource for a phone.
+# Under a cluster executor, cores bound no local job: the claim is then also
+# `whole_host`, of which the slurm profile allows one, so that benchmarks run one
+# at a time on the submitting machine (the other local jobs, summary and report,
+# come after every benchmark).
 rule bench:
     input:
         model="results/export/{method}/{level}/seed{seed}/model.{fmt}",
@@ -19,6 +23,7 @@ rule bench:
     threads: every_core
     resources:
         android_device=lambda wildcards: 0 if wildcards.device == "host" else 1,
+        whole_host=1,
     params:
         plan=bench_plan,
     shell:

@@ -166,9 +166,13 @@ def _reference():
 def every_core(wildcards):
     """A benchmark job's claim: every core this run of snakemake schedules on, so that no training or
     export shares the CPU with a timing. Asked per job, so that commands that run none (`--report`,
-    a dry run) need no `--cores`; on a cluster, where the benchmark is a local job, the local cores."""
+    a dry run) need no `--cores`. Under a cluster executor the benchmark is a local job and `--cores`
+    (if given) counts the cluster's cores: the claim is then the submitting machine's cores, and what
+    keeps a second benchmark off that machine is the `whole_host` resource (workflow/rules/bench.smk)."""
     settings = workflow.resource_settings
-    return settings.cores or settings.local_cores or os.cpu_count()
+    if not workflow.local_exec:
+        return settings.local_cores or CPUS
+    return settings.cores or CPUS
 
 
 def baseline_checkpoint(wildcards):
