@@ -9,7 +9,7 @@ TORCH_PIP_ARGS ?=
 # snakemake --cores: this machine's cores unless given (CORES=8 make study)
 CORES ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: setup study figures test lint venv-deps java-test-deps browser-test-deps allocator-deps clean
+.PHONY: setup study figures test lint venv-deps java-test-deps browser-test-deps allocator-deps cluster-test clean
 
 setup: $(VENV)/.installed
 
@@ -63,6 +63,16 @@ lint: setup
 
 test: setup java-test-deps browser-test-deps allocator-deps lint
 	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest
+
+# The cluster path run for real, apart from `make test`: a one-node SLURM with accounting on this
+# machine (scripts/slurm_one_node.sh installs Debian's slurm-wlm, slurmdbd, munge and MariaDB when
+# missing and starts them; as root, with apt), then the tiny study through workflow/profiles/slurm
+# beside a local run (tests/test_cluster.py). Every wait is bounded; the wall time is printed.
+cluster-test: setup
+	@start=$$(date +%s); \
+	timeout 900 scripts/slurm_one_node.sh start \
+	&& FRBENCH_CLUSTER_TEST=1 PATH="$(abspath $(BIN)):$$PATH" timeout 3000 $(BIN)/python -m pytest -v -s tests/test_cluster.py; \
+	status=$$?; echo "cluster-test: $$(( $$(date +%s) - start )) s, exit status $$status"; exit $$status
 
 clean:
 	rm -rf results .snakemake
