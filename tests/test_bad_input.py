@@ -500,11 +500,6 @@ def _read_pte(path):
     read_pte(path)
 
 
-PENDING = ("still 'delete it and rerun' (or 'rerun the export'), which leaves the error row as it is; the "
-           "owner of frbench/runtimes and frbench/export is to end it with frbench.advice.rebuild_advice(path)")
-
-
-@pytest.mark.xfail(reason=PENDING, strict=True, raises=AssertionError)
 @pytest.mark.parametrize("reader, name", [(_load_ptl, "model.ptl"), (_read_ptl, "model.ptl"), (_load_pte, "model.pte"),
                                           (_read_pte, "model.pte")])
 def test_a_damaged_exported_file_names_the_command_that_rebuilds_it(tmp_path, monkeypatch, reader, name):

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import torch
 
+from ..advice import rebuild_advice
 from ..errors import ExportError
 from .graph import graph_record
 
@@ -157,11 +158,14 @@ def _deserialize(path: Path):
     from executorch.exir._serialize._program import deserialize_pte_binary
 
     try:
-        return deserialize_pte_binary(path.read_bytes())
+        pte = deserialize_pte_binary(path.read_bytes())
     except Exception as e:  # noqa: BLE001 - flatc or the header parser: the file is damaged
         first = str(e).strip().splitlines()[0] if str(e).strip() else ""
         raise ExportError(f"{path}: not a readable ExecuTorch program ({type(e).__name__}: {first}); "
-                          "delete it and rerun the export") from None
+                          f"{rebuild_advice(path)}") from None
+    if not pte.program.execution_plan:  # a file of zeros parses into an empty program
+        raise ExportError(f"{path}: not a readable ExecuTorch program (it holds no method); {rebuild_advice(path)}")
+    return pte
 
 
 

@@ -16,10 +16,12 @@ import pickle
 import warnings
 import zipfile
 from collections import OrderedDict
+from pathlib import Path
 
 import torch
 import torch.jit._pickle
 
+from ..advice import rebuild_advice
 from ..errors import ExportError
 
 #: a record of the archive is program, weights or container (`split`)
@@ -33,8 +35,9 @@ def records(data: bytes, where) -> dict[str, bytes]:
         reader = torch._C.PyTorchFileReader(io.BytesIO(data))
         return {name: reader.get_record(name) for name in reader.get_all_records()}
     except RuntimeError as e:
-        raise ExportError(f"{where}: not a readable PyTorch archive ({str(e).splitlines()[0]}); delete it and rerun "
-                          "the export") from None
+        # `where` names the file, or an archive made in memory (no file to rebuild)
+        advice = f"; {rebuild_advice(where)}" if Path(str(where)).is_file() else ""
+        raise ExportError(f"{where}: not a readable PyTorch archive ({str(e).splitlines()[0]}){advice}") from None
 
 
 class _Object:

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import torch  # before the extension: it links against libtorch
 
+from ..advice import rebuild_advice
 from . import RUNTIMES
 
 
@@ -82,7 +83,8 @@ class ExecuTorchRuntime:
         except RuntimeError as e:  # ExecuTorch says only "Failed to load program, error: 0x:23"
             what = f"{path} with the data file {weights}" if weights is not None else str(path)
             raise RuntimeError(f"{what}: ExecuTorch could not load it ({e}; its reason is on stderr): a truncated "
-                               "or corrupt .pte, or one written by another executorch version; rerun the export") from None
+                               "or corrupt .pte, or one written by another executorch version; "
+                               f"{rebuild_advice(path)}") from None
         return LoadedProgram(program=program, method=method)
 
     @staticmethod

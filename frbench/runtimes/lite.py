@@ -3,6 +3,7 @@
 import torch
 from torch.jit.mobile import _load_for_lite_interpreter
 
+from ..advice import rebuild_advice
 from . import RUNTIMES
 
 
@@ -30,7 +31,7 @@ class LiteRuntime:
             module = _load_for_lite_interpreter(str(path))
         except RuntimeError as e:
             raise RuntimeError(f"{path}: the lite interpreter could not load it ({str(e).splitlines()[0]}): a truncated "
-                               "or corrupt .ptl; delete it and rerun its export") from None
+                               f"or corrupt .ptl; {rebuild_advice(path)}") from None
         if weights is not None:
             try:
                 module.run_method("set_weights", str(weights))
