@@ -70,8 +70,8 @@ test: setup java-test-deps browser-test-deps allocator-deps lint
 # beside a local run (tests/test_cluster.py). Every wait is bounded; the wall time is printed.
 cluster-test: setup
 	@start=$$(date +%s); \
-	timeout 900 scripts/slurm_one_node.sh start \
-	&& FRBENCH_CLUSTER_TEST=1 PATH="$(abspath $(BIN)):$$PATH" timeout 3000 $(BIN)/python -m pytest -v -s tests/test_cluster.py; \
+	timeout 600 scripts/slurm_one_node.sh start \
+	&& FRBENCH_CLUSTER_TEST=1 PATH="$(abspath $(BIN)):$$PATH" timeout 2400 $(BIN)/python -m pytest -v -s tests/test_cluster.py; \
 	status=$$?; echo "cluster-test: $$(( $$(date +%s) - start )) s, exit status $$status"; exit $$status
 
 clean:
