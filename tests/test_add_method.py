@@ -42,6 +42,10 @@ def test_readme_recipe_has_modules_rules_and_config():
     assert {f"# file: frbench/methods/{m}.py" for m in MODULES} <= heads
     assert {f"# file: workflow/rules/methods/{m}.smk" for m in MODULES} <= heads
     assert "# under methods: in config/config.yaml" in heads
+    # the cluster claim of each new rule (tests/test_slurm_profile.py checks that every rule has one)
+    claims = yaml.safe_load(recipe_blocks()["# under set-resources: in workflow/profiles/slurm/config.yaml"]
+                            .replace("*train", "train"))
+    assert claims == {m: "train" for m in MODULES}
 
 
 def changed_files(original, copy) -> set[str]:
