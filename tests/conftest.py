@@ -5,8 +5,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from PIL import Image
 
 from frbench.checkpoint import save_checkpoint
 from frbench.data import write_dataset
@@ -75,3 +77,15 @@ def run_as_written(workdir: Path, command: str, check: bool = True) -> subproces
     if check and proc.returncode:
         pytest.fail(f"{command} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return proc
+
+
+def carvana_folder(root: Path, n: int, size: tuple[int, int] = (64, 96)) -> None:
+    """A stand-in for Carvana in Kaggle's layout: `n` random train/<car>_<view>.jpg of `size` (height,
+    width) and train_masks/<car>_<view>_mask.gif (palettised 0/1)."""
+    (root / "train").mkdir(parents=True)
+    (root / "train_masks").mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        Image.fromarray(rng.integers(0, 255, (*size, 3), dtype=np.uint8)).save(root / "train" / f"car{i:03d}_01.jpg")
+        mask = Image.fromarray((rng.random(size) > 0.5).astype(np.uint8), mode="L").convert("P")
+        mask.save(root / "train_masks" / f"car{i:03d}_01_mask.gif")

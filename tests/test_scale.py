@@ -6,24 +6,11 @@ import re
 import subprocess
 import sys
 
-import numpy as np
 import yaml
-from PIL import Image
 
 from frbench.methods import with_controls
 
-from conftest import ROOT
-
-
-def carvana_folder(root, n=6):
-    """Kaggle's layout: train/<car>_<view>.jpg and train_masks/<car>_<view>_mask.gif (palettised 0/1)."""
-    (root / "train").mkdir()
-    (root / "train_masks").mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(n):
-        Image.fromarray(rng.integers(0, 255, (64, 96, 3), dtype=np.uint8)).save(root / "train" / f"car{i:03d}_01.jpg")
-        mask = Image.fromarray((rng.random((64, 96)) > 0.5).astype(np.uint8), mode="L").convert("P")
-        mask.save(root / "train_masks" / f"car{i:03d}_01_mask.gif")
+from conftest import ROOT, carvana_folder
 
 
 def jobs(plan: str) -> list[tuple[str, str]]:

@@ -10,14 +10,12 @@ import re
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 import yaml
-from PIL import Image
 
 from frbench.methods import with_controls
 
-from conftest import ROOT
+from conftest import ROOT, carvana_folder
 
 PROFILE = ROOT / "workflow" / "profiles" / "slurm" / "config.yaml"
 
@@ -50,16 +48,8 @@ def documented_command() -> str:
     return next(line.lstrip("# ").strip() for line in PROFILE.read_text().splitlines() if "snakemake " in line)
 
 
-def carvana_folder(root, n=100):
-    """Kaggle's layout (train/<car>_<view>.jpg, train_masks/<car>_<view>_mask.gif), small images: enough
-    pairs that paper.yaml's FR schedule reaches its level within the planned training steps."""
-    (root / "train").mkdir(parents=True)
-    (root / "train_masks").mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(n):
-        Image.fromarray(rng.integers(0, 255, (32, 48, 3), dtype=np.uint8)).save(root / "train" / f"car{i:03d}_01.jpg")
-        mask = Image.fromarray((rng.random((32, 48)) > 0.5).astype(np.uint8), mode="L").convert("P")
-        mask.save(root / "train_masks" / f"car{i:03d}_01_mask.gif")
+# small images, enough pairs that paper.yaml's FR schedule reaches its level within the planned training steps
+STAND_IN = {"n": 100, "size": (32, 48)}
 
 
 def planned_jobs(plan: str) -> list[tuple[str, dict]]:
@@ -89,7 +79,7 @@ def paper_plan(tmp_path_factory) -> str:
     checkout = tmp_path_factory.mktemp("checkout")
     (checkout / "workflow").symlink_to(ROOT / "workflow")
     (checkout / "config").symlink_to(ROOT / "config")
-    carvana_folder(checkout / "data" / "carvana")  # where config/paper.yaml looks
+    carvana_folder(checkout / "data" / "carvana", **STAND_IN)  # where config/paper.yaml looks
     command = documented_command()
     assert command == "snakemake all --workflow-profile workflow/profiles/slurm --configfile config/paper.yaml"
     env = {**os.environ, "SBATCH_ACCOUNT": "acme_gpu", "SBATCH_PARTITION": "gpu",
@@ -107,7 +97,7 @@ def test_paper_yaml_command_plans_with_the_folder_it_names(tmp_path):
     header = (ROOT / "config" / "paper.yaml").read_text().split("\nseeds:")[0]
     command = re.search(r"e\.g\. (snakemake .*?)\n# \(", header, flags=re.S).group(1)
     command = re.sub(r"\\\n#\s*", "", command).replace("/data/carvana", str(tmp_path / "carvana"))
-    carvana_folder(tmp_path / "carvana")
+    carvana_folder(tmp_path / "carvana", **STAND_IN)
     (tmp_path / "checkout").mkdir()
     for part in ("workflow", "config"):
         (tmp_path / "checkout" / part).symlink_to(ROOT / part)
