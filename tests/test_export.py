@@ -2,6 +2,7 @@ import json
 import os
 import struct
 
+import numpy as np
 import pytest
 import torch
 from torch.jit.mobile import _load_for_lite_interpreter
@@ -207,3 +208,56 @@ def test_set_weights_refuses_another_programs_weights_naming_the_file(tiny_check
         lite.load(update.program, tmp_path / "cut.bin")
     with pytest.raises(RuntimeError, match="missing.bin"):
         RUNTIMES.get("ptl").load(update.program, tmp_path / "missing.bin")
+
+
+# ---- every image size the config accepts exports and runs (issue #23) ----------------------------------------
+
+
+def _odd_study(tmp_path, size, depth, images=2):
+    """An untrained baseline of width 4 and `depth`, and a dataset of `images` random test images at `size`."""
+    from frbench.checkpoint import save_checkpoint
+    from frbench.data import write_arrays
+    from frbench.methods import get_method
+
+    torch.manual_seed(0)
+    model = UNet(UNetConfig.from_dict(dict(width=4, depth=depth))).eval()
+    ckpt = tmp_path / "model.pt"
+    save_checkpoint(ckpt, method="baseline", level="dense", arch=get_method("baseline")("dense").arch(model), model=model,
+                    meta={"seed": 0})
+    rng = np.random.default_rng(0)
+    empty = {f"{s}_{k}": np.zeros((0, *size, 3) if k == "images" else (0, *size), np.uint8)
+             for s in ("train", "val") for k in ("images", "masks")}
+    write_arrays({**empty, "test_images": rng.integers(0, 256, (images, *size, 3), dtype=np.uint8),
+                  "test_masks": rng.integers(0, 2, (images, *size), dtype=np.uint8)}, tmp_path / "data.npz")
+    return ckpt, tmp_path / "data.npz"
+
+
+@pytest.mark.parametrize("fmt, size, depth", [("ptl", (32, 33), 1), ("ptl", (32, 44), 3), ("pte", (32, 33), 1)])
+def test_the_traced_baseline_exports_and_runs_at_sizes_not_multiples_of_2_to_the_depth(tmp_path, fmt, size, depth):
+    """Two of the issue's sizes: the UNet pads its up-sampling to the skip's size, which the trace keeps as a
+    constant tensor (`constants/` in a .ptl, which the phone file used to drop). The file, and (.ptl) its
+    program with its weights file, load and give the eager model's outputs."""
+    ckpt, data = _odd_study(tmp_path, size, depth)
+    update = UpdateFiles(tmp_path / "program.ptl", tmp_path / "weights.bin") if fmt == "ptl" else None
+    record = export_model(key={**KEY, "fmt": fmt}, checkpoint=ckpt, data=data, out=tmp_path / f"model.{fmt}",
+                          record_out=tmp_path / "export.json", update=update)
+    assert record["error"] is None, record["error"]
+    assert record["fidelity"]["max_abs_diff"] < 1e-4 and record["fidelity"]["images"] == 2
+    assert sum(record["bytes_split"].values()) == record["bytes"]
+    if update:
+        assert record["exporter"]["weights_update"]["max_abs_diff_vs_file"] == 0.0
+
+
+def test_the_paper_configs_shapes_export_and_run(tmp_path):
+    """config/paper.yaml: 640x959 at depth 4 (959 is no multiple of 16), here on a UNet of width 4."""
+    import yaml
+
+    from conftest import ROOT
+
+    paper = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
+    ckpt, data = _odd_study(tmp_path, tuple(paper["data"]["size"]), paper["model"]["depth"], images=1)
+    for fmt in paper["formats"]:
+        record = export_model(key={**KEY, "fmt": fmt}, checkpoint=ckpt, data=data, out=tmp_path / f"model.{fmt}",
+                              record_out=tmp_path / f"export_{fmt}.json")
+        assert record["error"] is None, record["error"]
+        assert record["input_shape"] == [1, 3, 640, 959] and record["fidelity"]["max_abs_diff"] < 1e-4

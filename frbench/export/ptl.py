@@ -35,8 +35,12 @@ from ..weights_file import WeightsFromFile, gather_by_dtype, weights_file_bytes
 from . import EXPORTERS, UpdateFiles, ptl_reader
 from .graph import graph_record
 
-#: the records the lite interpreter reads (`torch/csrc/jit/mobile/import.cpp`); the rest is left out
-LITE_RECORDS = ("bytecode.pkl", "data.pkl", "constants.pkl", "version", "byteorder", "data/", "extra/")
+#: the archives the lite interpreter reads (`torch/csrc/jit/mobile/import.cpp`): each a pickle `NAME.pkl`
+#: and the tensor records it points to, `NAME/` (`constants/` holds the tensors a traced program keeps
+#: as constants, such as the padding of an odd-sized UNet's up-sampling; `bytecode.pkl` shares them)
+LITE_ARCHIVES = ("bytecode", "data", "constants")
+#: the records the lite interpreter reads; the rest is left out
+LITE_RECORDS = (*(f"{a}.pkl" for a in LITE_ARCHIVES), *(f"{a}/" for a in LITE_ARCHIVES), "version", "byteorder", "extra/")
 
 
 class TracedWithWeights(WeightsFromFile):

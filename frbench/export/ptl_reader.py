@@ -25,7 +25,7 @@ from ..advice import rebuild_advice
 from ..errors import ExportError
 
 #: a record of the archive is program, weights or container (`split`)
-PROGRAM = ("bytecode.pkl", "code/")
+PROGRAM = ("bytecode.pkl", "code/", "constants/")  # constants/: tensors the bytecode loads as constants
 WEIGHTS = ("data/",)
 
 
@@ -51,12 +51,13 @@ class _Object:
 
 
 class _Unpickler(pickle.Unpickler):
-    """`data.pkl` of a TorchScript archive: tensors rebuilt from the archive's records, TorchScript
-    classes as `_Object`s; nothing else is imported."""
+    """A pickle of a TorchScript archive: tensors rebuilt from the archive's records under `tensors`
+    (`data/` for `data.pkl`; `constants/` for `bytecode.pkl` and `constants.pkl`, as the lite
+    interpreter reads them), TorchScript classes as `_Object`s; nothing else is imported."""
 
-    def __init__(self, data: bytes, store: dict[str, bytes]):
+    def __init__(self, data: bytes, store: dict[str, bytes], tensors: str = "data/"):
         super().__init__(io.BytesIO(data))
-        self.store = store
+        self.store, self.tensors = store, tensors
         self.storages: dict[str, torch.TypedStorage] = {}  # by record: tensors that share one, share it here
 
     def find_class(self, module, name):
@@ -75,7 +76,7 @@ class _Unpickler(pickle.Unpickler):
     def persistent_load(self, pid):
         _, storage_type, key, _, numel = pid
         if key not in self.storages:
-            raw = self.store[f"data/{key}"]
+            raw = self.store[f"{self.tensors}{key}"]
             untyped = torch.UntypedStorage.from_buffer(bytearray(raw), dtype=torch.uint8) if raw else torch.UntypedStorage(0)
             self.storages[key] = torch.storage.TypedStorage(wrap_storage=untyped, dtype=storage_type.dtype, _internal=True)
         return self.storages[key]
@@ -130,7 +131,7 @@ def bytecode_ops(data: bytes, where) -> list[str]:
     (`aten::conv2d`, with its overload), every other instruction as `bc:<opcode>` (moves, loads,
     attribute reads: plumbing), method by method in the file's order."""
     store = records(data, where)
-    bytecode = _Unpickler(store["bytecode.pkl"], store).load()
+    bytecode = _Unpickler(store["bytecode.pkl"], store, "constants/").load()
     ops = []
     for method in bytecode[1:]:  # bytecode[0] is the bytecode version
         name, body = method[0], dict(method[1])
