@@ -193,13 +193,19 @@ def test_a_file_cut_short_is_refused_before_any_job_naming_it(tmp_path, which, e
     assert str(bad) in str(info.value) and "cut short or damaged" in str(info.value), str(info.value)
 
 
-def test_a_file_that_passed_is_not_decoded_again_until_it_changes(tmp_path, monkeypatch):
-    from frbench.data import folder
+def decodes(monkeypatch) -> list[Path]:
+    """The files decoded from now on (`frbench.data.pixels.decode`), in order."""
+    from frbench.data import pixels
 
-    data = pair_folder(tmp_path)
     decoded = []
-    real = folder._decode
-    monkeypatch.setattr(folder, "_decode", lambda image, path, partner: decoded.append(path) or real(image, path, partner))
+    real = pixels.decode
+    monkeypatch.setattr(pixels, "decode", lambda image, path, partner: decoded.append(path) or real(image, path, partner))
+    return decoded
+
+
+def test_a_file_that_passed_is_not_decoded_again_until_it_changes(tmp_path, monkeypatch):
+    data = pair_folder(tmp_path)
+    decoded = decodes(monkeypatch)
     assert check_folder(data) == 4 and len(decoded) == 8  # every image and mask, once
     decoded.clear()
     assert check_folder(data) == 4 and decoded == []  # remembered (frbench.data.verified)
@@ -297,6 +303,92 @@ def test_masks_that_cannot_be_read_faithfully_are_refused_naming_them(tmp_path, 
     with pytest.raises(DataError) as info:
         check_folder(data)
     assert str(mask) in str(info.value) and expected in str(info.value), str(info.value)
+
+
+def _png_header_only(path: Path, width: int, height: int) -> None:
+    """A greyscale PNG that claims `width` x `height` pixels and holds a few bytes of them: what a
+    decompression bomb's header says, at no cost to write."""
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+                     + chunk(b"IEND", b""))
+
+
+GREY = np.arange(24 * 32).reshape(24, 32) % 256  # every 8-bit level, and the same picture at other depths
+
+
+# name: writes an image whose 8-bit grey levels are GREY
+IMAGES = {
+    "8-bit grey": lambda p: Image.fromarray(GREY.astype(np.uint8)).save(p),
+    "16-bit grey (the issue's: it became white)": lambda p: _png16(p, GREY.astype(np.uint16) * 257, 0),
+    "16-bit colour (Pillow keeps the high byte)": lambda p: _png16(p, np.dstack([GREY * 256 + 200] * 3), 2),
+    "32-bit float TIFF, 0 to 1 (the issue's: it became black)":
+        lambda p: Image.fromarray((GREY / 255).astype(np.float32)).save(p.with_suffix(".tif")),
+}
+
+
+@pytest.mark.parametrize("name", IMAGES)
+def test_images_of_every_depth_are_scaled_by_their_range(tmp_path, name):
+    data = pair_folder(tmp_path, n=1)
+    images = Path(data["folder"]["images"])
+    (images / "im0.png").unlink()
+    IMAGES[name](images / "im0.png")
+    image_path = next(images.iterdir())
+    check_folder(data)
+    image, _ = load_folder_pair(image_path, Path(data["folder"]["masks"]) / "im0.png", (24, 32))
+    assert (image == GREY[..., None]).all(), np.abs(image.astype(int) - GREY[..., None]).max()
+
+
+@pytest.mark.parametrize("name, write, expected", [
+    ("float above 1", lambda p: Image.fromarray((GREY * 1.0).astype(np.float32)).save(p), "values from 0 to 255"),
+    ("float NaN", lambda p: Image.fromarray(np.full((24, 32), np.nan, np.float32)).save(p), "not numbers"),
+    ("32-bit integer", lambda p: Image.fromarray(GREY.astype(np.int32) * 1000).save(p), "32-bit integer image"),
+])
+def test_images_without_a_known_range_are_refused_naming_them_and_the_rule(tmp_path, name, write, expected):
+    data = pair_folder(tmp_path, n=1)
+    image = Path(data["folder"]["images"]) / "im0.tif"
+    (image.with_suffix(".png")).unlink()
+    write(image)
+    with pytest.raises(DataError) as info:
+        check_folder(data)
+    assert str(image) in str(info.value) and expected in str(info.value), str(info.value)
+    assert "config/README.md" in str(info.value)
+
+
+@pytest.mark.parametrize("which, width, height", [
+    ("images", 12000, 12000),  # the issue's: between Pillow's limit and twice it (Pillow only warns)
+    ("masks", 20000, 10000),  # beyond twice it: Pillow raises DecompressionBombError, which is no OSError
+    ("both", 64, 48),  # an image and its mask of a sound size, but not the others': refused from the headers too
+])
+def test_a_file_too_large_or_of_another_size_is_refused_from_its_header_before_any_decoding(tmp_path, monkeypatch,
+                                                                                            which, width, height):
+    data = pair_folder(tmp_path, n=3)
+    bad = Path(data["folder"]["images" if which == "both" else which]) / "im2.png"
+    for folder in ("images", "masks") if which == "both" else (which,):
+        _png_header_only(Path(data["folder"][folder]) / "im2.png", width, height)
+    decoded = decodes(monkeypatch)
+    with pytest.raises(DataError) as info:
+        check_folder(data)
+    message = str(info.value)
+    assert str(bad) in message and decoded == [], message  # not one file decoded
+    if width * height > Image.MAX_IMAGE_PIXELS:
+        assert "more than Pillow decodes safely" in message and "it was not decoded" in message
+        with pytest.raises(ConfigError, match=re.escape(str(bad))):  # what the workflow and check-config run
+            check_study(tiny_with(**{"data.source": "folder", "data.folder": data["folder"]}))
+    else:
+        assert "images of 2 sizes" in message and "64x48: 1 image, e.g." in message
+
+
+def test_messages_count_in_the_singular_and_plural(tmp_path):
+    data = pair_folder(tmp_path, n=3)
+    (Path(data["folder"]["masks"]) / "im1.png").unlink()
+    with pytest.raises(DataError, match="1 image has no mask: im1.png"):
+        check_folder(data)
+    (Path(data["folder"]["masks"]) / "im2.png").unlink()
+    with pytest.raises(DataError, match="2 images have no mask: im1.png, im2.png"):
+        check_folder(data)
 
 
 # --- a failed reference: unknown, never a ratio against something else ---------------------------------

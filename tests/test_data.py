@@ -321,7 +321,7 @@ def test_check_folder_mixed_image_sizes(carvana):
     random_rgb(np.random.default_rng(2), 70, 100).save(carvana / "train" / "car06_01.jpg")
     save_palettised_gif(carvana / "train_masks" / "car06_01_mask.gif", blob_mask(70, 100))
     with pytest.raises(
-        DataError, match=r"2 sizes.*95x64: 7 images, e\.g\. .*car00_01\.jpg.*100x70: 1 images, e\.g\. .*car06_01\.jpg"
+        DataError, match=r"2 sizes.*95x64: 7 images, e\.g\. .*car00_01\.jpg.*100x70: 1 image, e\.g\. .*car06_01\.jpg"
     ):
         check_folder(folder_cfg(carvana / "train", carvana / "train_masks", mask_suffix="_mask"))
 

@@ -8,16 +8,11 @@ Every file is decoded in full before any job runs (`check_folder`), so an image 
 short or damaged is refused then, naming it, and never half-way through the dataset job. Files that
 passed are not decoded again until they change (frbench.data.verified).
 
-A mask pixel is background when it is black or fully transparent, and foreground otherwise: its
-grey level, or any of its red, green and blue values, is above 0, and its alpha (where the mask has
-one) is above 0. So a pure red (1, 0, 0) is foreground, as is 1 in a 0/1 mask and 255 in a 0/255 one.
-Palettised masks (GIF, P-mode PNG) are read by the colours of their palette (Carvana's GIFs: index 0
-black, index 1 white), 16-bit and float greyscale masks by their value. Every foreground pixel of a
-mask must have the same value (colour and alpha), so a lossy (JPEG) or anti-aliased mask is refused
-instead of silently thresholded. A 16-bit colour mask is refused too: Pillow reads it at 8 bits per
-channel, which would turn a colour below 256 into black.
+How each file's pixels are read (images scaled by their format's range, masks by the foreground
+rule, sizes checked from the header before anything is decoded) is `frbench.data.pixels`'s, and
+config/README.md (`data`) states it for users.
 
-Images are converted to RGB and resized with Pillow's bilinear filter, which widens its
+Images are resized with Pillow's bilinear filter, which widens its
 support when down-sampling (anti-aliased); masks are binarised, then resized with nearest
 neighbour. EXIF orientation is not applied, since masks carry none.
 """
@@ -29,14 +24,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..wording import counted, verb
 from .errors import DataError
+from .pixels import binary_mask, image_rgb, open_file, some
 from .verified import Verified
 
-VERSION = 2  # bump when a change alters the arrays loaded from the same files (2: the foreground rule above)
+VERSION = 3  # bump when a change alters the arrays loaded from the same files (2: the mask rule; 3: the image rule)
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff")
-_VALUE_MODES = ("1", "L", "I", "I;16", "I;16L", "I;16B", "I;16N", "F")  # one channel, read as it is
-_SHOWN = 5  # unmatched names listed in an error
 
 
 def _list_images(folder_cfg: dict, key: str) -> dict[str, Path]:
@@ -58,11 +53,6 @@ def _list_images(folder_cfg: dict, key: str) -> dict[str, Path]:
     return found
 
 
-def _some(names: list[str]) -> str:
-    shown = ", ".join(names[:_SHOWN])
-    return shown + (f" and {len(names) - _SHOWN} more" if len(names) > _SHOWN else "")
-
-
 def find_pairs(folder_cfg: dict) -> list[tuple[Path, Path]]:
     """The (image, mask) paths the dataset uses: all pairs sorted by image name, then the
     first `limit`. Every image must have exactly one mask and every mask an image."""
@@ -74,36 +64,19 @@ def find_pairs(folder_cfg: dict) -> list[tuple[Path, Path]]:
     no_image = sorted(masks[s].name for s in masks if s not in image_stems)
     if no_mask or no_image:
         lines = [
-            f"data.folder: {len(images)} images in {folder_cfg['images']}, {len(masks)} masks in "
+            f"data.folder: {counted(len(images), 'image')} in {folder_cfg['images']}, {counted(len(masks), 'mask')} in "
             f"{folder_cfg['masks']} (data.folder.mask_suffix {suffix!r}: the mask of a.jpg is a{suffix}.<ext>)"
         ]
         if no_mask:
-            lines.append(f"{len(no_mask)} images have no mask: {_some(no_mask)}")
+            lines.append(f"{counted(len(no_mask), 'image')} {verb(len(no_mask), 'has', 'have')} no mask: {some(no_mask)}")
         if no_image:
-            lines.append(f"{len(no_image)} masks have no image: {_some(no_image)}")
+            lines.append(f"{counted(len(no_image), 'mask')} {verb(len(no_image), 'has', 'have')} no image: "
+                         f"{some(no_image)}")
         lines.append("add or remove files, or fix data.folder.mask_suffix")
         raise DataError("; ".join(lines))
     pairs = sorted((images[s], masks[s + suffix]) for s in images)
     limit = folder_cfg.get("limit")
     return pairs if limit is None else pairs[:limit]
-
-
-def _open(path: Path) -> Image.Image:
-    try:
-        return Image.open(path)
-    except OSError as e:  # includes PIL.UnidentifiedImageError
-        raise DataError(f"{path}: cannot be read as an image ({e}); replace or remove it") from None
-
-
-def _decode(image: Image.Image, path: Path, partner: Path) -> None:
-    """Decode every pixel now (Pillow opens lazily), naming the file if it is cut short or damaged."""
-    try:
-        image.load()
-    except Exception as e:  # noqa: BLE001 - Pillow raises OSError, SyntaxError, ValueError, ... on damaged data
-        raise DataError(
-            f"{path}: cannot be decoded ({type(e).__name__}: {e}); the file is cut short or damaged. Replace it "
-            f"with a sound copy, or remove it together with {partner}"
-        ) from None
 
 
 def _check_same_size(image: Image.Image, mask: Image.Image, image_path: Path, mask_path: Path) -> None:
@@ -118,58 +91,19 @@ def _wxh(size: tuple[int, int]) -> str:
     return f"{size[0]}x{size[1]}"
 
 
-def _reduced_precision(image: Image.Image) -> bool:
-    """Whether Pillow will decode this (not yet loaded) file at fewer bits than it stores: it reads
-    16-bit colour PNG and TIFF at 8 bits per channel, keeping the high byte."""
-    if image.mode in _VALUE_MODES:
-        return False
-    for tile in image.tile:
-        args = tile.args if isinstance(tile.args, tuple) else (tile.args,)
-        if args and isinstance(args[0], str) and ";16" in args[0]:
-            return True
-    return False
-
-
-def mask_values(mask: Image.Image, path: Path, partner: Path) -> np.ndarray:
-    """A freshly opened mask's pixels as the foreground rule reads them (module docstring): (H, W)
-    values of a one-channel mask, or (H, W, C) channel values, background pixels all zero (so a
-    pixel is foreground where any of its values is not 0).
-    `partner` is its image, named in the advice when the mask cannot be decoded."""
-    if _reduced_precision(mask):
-        raise DataError(
-            f"{path}: a 16-bit colour mask (or grey with alpha), which Pillow reads at 8 bits per channel (a value "
-            "below 256 would become 0); save it as an 8-bit image, or as 16-bit greyscale without alpha"
-        )
-    _decode(mask, path, partner)
-    if mask.mode in _VALUE_MODES:
-        return np.asarray(mask)
-    if mask.mode in ("P", "PA"):
-        mask = mask.convert("RGBA")  # the palette's colours, and its transparency
-    elif mask.mode not in ("LA", "RGB", "RGBA"):
-        mask = mask.convert("RGBA" if "A" in mask.getbands() or "a" in mask.getbands() else "RGB")  # CMYK, La, ...
-    values = np.asarray(mask)
-    bands = mask.getbands()
-    if "A" in bands:  # background (black, or transparent whatever its colour) becomes all zeros, alpha included
-        alpha = bands.index("A")
-        black = (np.delete(values, alpha, axis=-1) == 0).all(axis=-1)
-        values = np.where(((values[..., alpha] == 0) | black)[..., None], 0, values)
-    return values
-
-
-def _binary_mask(mask: Image.Image, path: Path, partner: Path) -> np.ndarray:
-    """Mask pixels as uint8 {0, 1} by the foreground rule, refusing a mask with two foreground values."""
-    values = mask_values(mask, path, partner)
-    foreground = values != 0 if values.ndim == 2 else (values != 0).any(axis=-1)
-    shown = values[foreground]
-    if shown.size and (shown != shown[0]).any():
-        distinct = np.unique(values.reshape(foreground.size, -1), axis=0)
-        names = [str(v[0]) if v.size == 1 else str(tuple(int(c) for c in v)) for v in distinct]
-        raise DataError(
-            f"{path}: mask is not binary ({len(distinct)} distinct values: {_some(names)}); a mask must hold "
-            "background (black or transparent) and one other value (0/1, 0/255, a two-colour palette, one colour); "
-            "re-save it losslessly (PNG or GIF), e.g. thresholded"
-        )
-    return foreground.astype(np.uint8)
+def _check_headers(pairs: list[tuple[Path, Path]]) -> None:
+    """Every file opened by its header only (`pixels.open_file`: a file too large to decode safely is
+    refused there), each mask the size of its image, all images one size: nothing is decoded yet, so a
+    file refused for its size costs nothing."""
+    examples: dict[tuple[int, int], tuple[Path, int]] = {}  # size -> (first image, count)
+    for image_path, mask_path in pairs:
+        with open_file(image_path) as image, open_file(mask_path) as mask:
+            _check_same_size(image, mask, image_path, mask_path)
+            first, count = examples.get(image.size, (image_path, 0))
+            examples[image.size] = (first, count + 1)
+    if len(examples) > 1:
+        found = "; ".join(f"{_wxh(size)}: {counted(n, 'image')}, e.g. {path}" for size, (path, n) in examples.items())
+        raise DataError(f"data.folder.images: images of {len(examples)} sizes ({found}); all must have one size")
 
 
 def check_folder(cfg: dict) -> int:
@@ -177,44 +111,39 @@ def check_folder(cfg: dict) -> int:
     another source).
 
     `cfg` is the config's `data` block. Checks that both folders exist, images and masks pair
-    up one to one, each mask has its image's size, all images share one size, every image and
-    mask decodes in full, and masks are binary. Files that passed before and have not changed
-    since are not decoded again (frbench.data.verified). Raises DataError naming the config key
-    or file and what to do.
+    up one to one; then, from the headers alone, that no file is too large to decode safely, each
+    mask has its image's size and all images share one size; then that every image and mask decodes
+    in full and reads by its rule (`frbench.data.pixels`). Files that passed before and have not
+    changed since are not decoded again (frbench.data.verified). Raises DataError naming the config
+    key or file and what to do.
     """
     if cfg["source"] != "folder":
         return 0
     pairs = find_pairs(cfg["folder"])
+    _check_headers(pairs)
     verified = Verified()
-    examples: dict[tuple[int, int], tuple[Path, int]] = {}  # size -> (first image, count)
     try:
         for image_path, mask_path in pairs:
-            with _open(image_path) as image, _open(mask_path) as mask:
-                _check_same_size(image, mask, image_path, mask_path)
-                if ("image", image_path) not in verified:
-                    _decode(image, image_path, mask_path)
-                    verified.add("image", image_path)
-                if ("mask", mask_path) not in verified:
-                    _binary_mask(mask, mask_path, image_path)
-                    verified.add("mask", mask_path)
-                first, count = examples.get(image.size, (image_path, 0))
-                examples[image.size] = (first, count + 1)
+            if ("image", image_path) not in verified:
+                with open_file(image_path) as image:
+                    image_rgb(image, image_path, mask_path)
+                verified.add("image", image_path)
+            if ("mask", mask_path) not in verified:
+                with open_file(mask_path) as mask:
+                    binary_mask(mask, mask_path, image_path)
+                verified.add("mask", mask_path)
     finally:
         verified.save()  # what passed need not be decoded again, also when a later file failed
-    if len(examples) > 1:
-        found = "; ".join(f"{_wxh(size)}: {n} images, e.g. {path}" for size, (path, n) in examples.items())
-        raise DataError(f"data.folder.images: images of {len(examples)} sizes ({found}); all must have one size")
     return len(pairs)
 
 
 def load_folder_pair(image_path: Path, mask_path: Path, size: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
     """One pair resized to `size` (height, width): image uint8 (H, W, 3), mask uint8 (H, W) in {0, 1}."""
     height, width = size
-    with _open(image_path) as image, _open(mask_path) as mask:
+    with open_file(image_path) as image, open_file(mask_path) as mask:
         _check_same_size(image, mask, image_path, mask_path)
-        binary = _binary_mask(mask, mask_path, image_path)
-        _decode(image, image_path, mask_path)
-        rgb = image.convert("RGB").resize((width, height), Image.Resampling.BILINEAR)
+        binary = binary_mask(mask, mask_path, image_path)
+        rgb = image_rgb(image, image_path, mask_path).resize((width, height), Image.Resampling.BILINEAR)
     resized = Image.fromarray(binary).resize((width, height), Image.Resampling.NEAREST)
     return np.asarray(rgb), np.asarray(resized)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from ..io import atomic_write_json
 
-RULES = 2  # bump when what a check verifies changes (frbench.data.folder): older verdicts no longer hold
+RULES = 3  # bump when what a check verifies changes (frbench.data.folder): older verdicts no longer hold
 
 
 def cache_dir() -> Path:
