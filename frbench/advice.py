@@ -19,6 +19,7 @@ import shlex
 from pathlib import Path
 
 CONFIGFILES_ENV = "FRBENCH_CONFIGFILES"  # os.pathsep-separated; empty or unset: the default config
+STDERR_LOG_ENV = "FRBENCH_STDERR_LOG"  # where a process's stderr ends up when it is relayed there (a worker's)
 
 
 def configfiles() -> list[str]:
@@ -55,3 +56,17 @@ def rebuild_command(path: str | os.PathLike) -> str:
 def rebuild_advice(path: str | os.PathLike) -> str:
     """The sentence an error message ends with when `path` is damaged: what to run."""
     return f"rebuild it and what was made from it with `{rebuild_command(path)}`"
+
+
+def stderr_log() -> str | None:
+    """The file this process's stderr ends up in, for a message that says where a library logged its
+    reason (ExecuTorch prints only an error code, and its reason to stderr): the job's log, which
+    snakemake's rule sends stderr to (`> {log} 2>&1`), or, for a benchmark worker whose stderr the
+    host runner relays into that log, what the runner names in `STDERR_LOG_ENV`. None when unknown."""
+    if os.environ.get(STDERR_LOG_ENV):
+        return os.environ[STDERR_LOG_ENV]
+    try:
+        target = os.readlink("/proc/self/fd/2")  # Linux; elsewhere, unknown
+    except OSError:
+        return None
+    return shown_path(target) if os.path.isfile(target) else None

@@ -112,7 +112,7 @@ def build_model(*, method: str, level: str, seed: int, data: str, config: dict, 
     record.update(about, error=None, build_seconds=build_seconds, threads=torch.get_num_threads(), device=str(device))
     arch = m.arch(model)  # what the method decided (channels, ranks, per-layer int8/float, kept counts)
     record["arch"] = arch
-    save_checkpoint(out, method=method, level=level, arch=arch, model=model, extra=m.extra_state(),
-                    meta={"seed": seed, "best_epoch": record["best_epoch"], "best_val_dice": record["best_val_dice"]})
+    record.update(save_checkpoint(out, method=method, level=level, arch=arch, model=model, extra=m.extra_state(),
+                    meta={"seed": seed, "best_epoch": record["best_epoch"], "best_val_dice": record["best_val_dice"]}))
     atomic_write_json(record_out, record)
     return record

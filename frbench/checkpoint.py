@@ -8,6 +8,12 @@ holds the plain tensors the method needs again beside the model's own
 (`Method.extra_state`). Files load with `torch.load(weights_only=True)`, so a file
 crafted to run code on unpickling is refused, naming what it asks to run.
 `frbench.methods.load_trained` reads a checkpoint back into its method and model.
+
+Every checkpoint is checked before it is used: `save_checkpoint` returns the file's sha256, which
+the job that wrote it keeps in its record beside it (`RECORDS`: train.json, or reference.json for
+the imported paper model, under `SHA256_KEY`), and `load_checkpoint`, the one place every load goes
+through (export, benchmark, methods that start from another model), refuses a file that no longer
+has it. A record without the key (a study trained before frbench recorded it) checks nothing.
 """
 
 from __future__ import annotations
@@ -21,10 +27,13 @@ import torch.nn as nn
 
 from .advice import rebuild_advice
 from .errors import CheckpointError
-from .io import atomic_path
+from .integrity import mismatch, sha256_of
+from .io import atomic_path, read_json
 from .pickle_globals import refused_globals
 
 FORMAT = 1
+RECORDS = ("train.json", "reference.json")  # the record a job writes beside the checkpoint it made
+SHA256_KEY = "checkpoint_sha256"
 
 
 def _plain(tensors: dict) -> dict:
@@ -32,7 +41,9 @@ def _plain(tensors: dict) -> dict:
 
 
 def save_checkpoint(path, *, method: str, level: str, arch: dict, model: nn.Module, meta: dict,
-                    extra: dict | None = None) -> None:
+                    extra: dict | None = None) -> dict:
+    """Write the checkpoint atomically; returns what the record beside it must hold for `load_checkpoint`
+    to accept it: `{SHA256_KEY: the file's sha256}`."""
     ckpt = {
         "format": FORMAT,
         "method": method,
@@ -44,8 +55,23 @@ def save_checkpoint(path, *, method: str, level: str, arch: dict, model: nn.Modu
     }
     # Saved through a file object: given a path, torch.save names the archive's records after
     # the file, here a random temporary name, and identical weights would give other bytes.
-    with atomic_path(path) as tmp, open(tmp, "wb") as f:
-        torch.save(ckpt, f)
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            torch.save(ckpt, f)
+        return {SHA256_KEY: sha256_of(tmp)}
+
+
+def _recorded_sha256(path: Path) -> tuple[str, Path] | None:
+    """The sha256 the record beside the checkpoint holds for it, and that record; None without one."""
+    for name in RECORDS:
+        record = path.with_name(name)
+        if record.is_file():
+            try:
+                expected = read_json(record).get(SHA256_KEY)
+            except (ValueError, AttributeError):
+                return None  # an unreadable record: its own job's problem, the checkpoint's load decides
+            return (expected, record) if expected else None
+    return None
 
 
 def load_checkpoint(path) -> dict:
@@ -68,6 +94,10 @@ def load_checkpoint(path) -> dict:
                 f"{redo}") from None
         what = "not a torch file" if isinstance(e, pickle.UnpicklingError) else type(e).__name__
         raise CheckpointError(f"{path}: truncated or corrupt checkpoint ({what}); {redo}") from None
+    recorded = _recorded_sha256(path)
+    changed = recorded and mismatch(path, *recorded)
+    if changed:
+        raise CheckpointError(changed)
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not an frbench checkpoint of format {FORMAT}; {redo}")
     for key in ("method", "level", "arch", "state_dict"):

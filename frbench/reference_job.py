@@ -67,7 +67,7 @@ def import_reference(*, folder: str, size: tuple[int, int], out_checkpoint: str,
         images = to_float(torch.from_numpy(arrays["test_images"].transpose(0, 3, 1, 2).copy()))
         masks = torch.from_numpy(arrays["test_masks"].astype(np.int64))
         scored = score_reference(model, images, masks)
-    save_checkpoint(out_checkpoint, method=method.name, level=level, arch=arch, model=model,
+    saved = save_checkpoint(out_checkpoint, method=method.name, level=level, arch=arch, model=model,
                     meta={"seed": 0, "source": "the FR paper's released model", "sha256": info["sha256"]})
     record = {
         "key": {"method": method.name, "level": level, "seed": 0},
@@ -80,6 +80,7 @@ def import_reference(*, folder: str, size: tuple[int, int], out_checkpoint: str,
         "threads": scored["threads"], "full_resolution_dice_expected": EXPECTED_MEAN_DICE,
         "scored_by": "this job" if score else "the export's fidelity check (export_{fmt}.json: fidelity.dice_eager)",
         "full_resolution": [height, width] == [640, 959], "seconds": time.monotonic() - t0,
+        **saved,  # the checkpoint's sha256, which every load of it checks
     }
     atomic_write_json(out_record, record)
     return record

@@ -13,6 +13,7 @@ from frbench.bench.stats import stability_warnings, summarize, trimmed_mean
 from frbench.bench.worker import bounded
 from frbench.errors import BenchError
 from frbench.export import export_model
+from frbench.integrity import sha256_of
 
 KEY = {"method": "baseline", "level": "dense", "seed": 0, "fmt": "ptl"}
 PLAN = {"warmup": 2, "iters": 6, "threads": 1, "timeout_s": 120, "dice_images": 0}
@@ -64,11 +65,12 @@ def test_host_benchmark_result(exported, tiny_dataset, tmp_path):
 
 def test_model_that_fails_to_load_gives_error_row(exported, tiny_dataset, tmp_path):
     model, record = exported
-    model.write_bytes(model.read_bytes()[:100])  # truncated .ptl
+    model.write_bytes(model.read_bytes()[:100])  # truncated .ptl, as its export record says (else refused unread)
+    record.write_text(json.dumps({**json.loads(record.read_text()), "sha256": sha256_of(model)}))
     out = tmp_path / "bench.json"
     result = bench_model(key=KEY, device="host", model=str(model), export_record=str(record),
                          data=str(tiny_dataset), plan=PLAN, out=str(out))
-    assert result["error"] and result["values"] is None
+    assert "the lite interpreter could not load it" in result["error"] and result["values"] is None
     check_result(json.loads(out.read_text()), source=str(out))
 
 

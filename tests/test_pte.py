@@ -191,3 +191,42 @@ def test_a_weights_only_update_is_a_data_file_the_program_runs_with(pte_export, 
     assert pair["accuracy"]["dice"] == pytest.approx(result["accuracy"]["dice"], abs=0.02)
     row = gather([out], [record_path], []).summary.iloc[0]
     assert row["update_bytes"] == update["data_bytes"]
+
+
+def test_a_pte_changed_after_export_is_refused_before_its_benchmark(pte_export, tiny_dataset, tmp_path):
+    """The issue's case: the baseline's .pte with its weights zeroed after export was benchmarked (Dice 7.6e-9)
+    and ranked. Its export record's sha256 refuses it, naming the file, the record and the command."""
+    path, record_path, _ = pte_export
+    changed = tmp_path / "model.pte"
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2:] = bytes(len(data) - len(data) // 2)  # the weights, at the end of the file
+    changed.write_bytes(bytes(data))
+    result = bench_model(key=KEY, device="host", model=str(changed), export_record=str(record_path),
+                         data=str(tiny_dataset), plan=PLAN, out=str(tmp_path / "pte.json"))
+    assert result["error"].startswith(f"BenchError: {changed}: its sha256 ") and str(record_path) in result["error"]
+    assert f"--forcerun {changed}`" in result["error"] and result["accuracy"] is None
+
+
+def test_a_pte_executorch_cannot_load_names_the_log_that_holds_its_reason(pte_export, tiny_dataset, tmp_path):
+    """ExecuTorch says only "error: 0x..", and its reason on stderr: the error row names the benchmark job's
+    log, which snakemake sends the job's stderr to and the host runner relays the worker's stderr into."""
+    import subprocess
+    import sys
+
+    from frbench.integrity import sha256_of
+
+    bad = tmp_path / "model.pte"
+    bad.write_bytes(pte_export[0].read_bytes()[:200])
+    record = tmp_path / "export_pte.json"
+    record.write_text(json.dumps({"error": None, "sha256": sha256_of(bad)}))  # as exported: only the load fails
+    log, out = tmp_path / "logs" / "pte.log", tmp_path / "pte.json"
+    log.parent.mkdir()
+    script = ("import sys, json; from frbench.bench.job import bench_model\n"
+              "bench_model(key=json.loads(sys.argv[1]), device='host', model=sys.argv[2], export_record=sys.argv[3], "
+              "data=sys.argv[4], plan=json.loads(sys.argv[5]), out=sys.argv[6])\n")
+    with log.open("w") as stderr:
+        subprocess.run([sys.executable, "-c", script, json.dumps(KEY), str(bad), str(record), str(tiny_dataset),
+                        json.dumps(PLAN), str(out)], check=True, stderr=stderr, cwd=tmp_path)
+    error = json.loads(out.read_text())["error"]
+    assert "ExecuTorch could not load it" in error and "it logged its reason to logs/pte.log" in error, error
+    assert "[program.cpp:" in log.read_text()  # ExecuTorch's own reason is there ("File size is too small ...")

@@ -16,6 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from ..advice import STDERR_LOG_ENV, stderr_log
 from . import RUNNERS
 from .allocator import worker_env
 from .plan import Plan
@@ -45,11 +46,16 @@ class HostRunner:
             print("running:", " ".join(cmd), file=log, flush=True)
             try:
                 env = {**os.environ, **worker_env(plan.allocator)}  # the plan's allocator, for the worker alone
+                if log is sys.stderr and stderr_log():  # its stderr is relayed there: what its messages name
+                    env[STDERR_LOG_ENV] = stderr_log()
                 proc = subprocess.run(cmd, capture_output=True, text=True, timeout=plan.timeout_s, env=env)
             except subprocess.TimeoutExpired as e:
                 output = _tail(e.stderr if isinstance(e.stderr, str) else "")
                 return self._failed(model, fmt, plan, f"timed out after {plan.timeout_s:g} s (bench.timeout_s); "
-                                    f"the worker was killed. Last output:\n{output}")
+                                    f"the worker was killed. A model that hangs needs fixing; else raise "
+                                    f"bench.timeout_s above the worker's start and load plus bench.warmup_s + "
+                                    f"bench.max_s + bench.dice_s ({plan.warmup_s + plan.max_s + plan.dice_s:g} s), "
+                                    f"or lower those. Last output:\n{output}")
             print(proc.stderr, file=log, flush=True)
             if proc.returncode != 0 or not out.is_file():
                 how = (f"killed by signal {signal.Signals(-proc.returncode).name}" if proc.returncode < 0

@@ -9,12 +9,14 @@ from ..provenance import stamp
 from . import runner_for
 from .plan import Plan
 from .result import check_result, empty_result, with_stats
+from .verify import check_exported
 
 
 def bench_model(*, key: dict, device: str, model: str, export_record: str, data: str, plan: dict, out: str,
                 update: tuple[str, str] | None = None) -> dict:
     """The plan run on the exported file; with `update` (program, weights file) and the plan's
-    `weights_update`, run again on that pair in a worker of its own, under `weights_update`."""
+    `weights_update`, run again on that pair in a worker of its own, under `weights_update`. Each file
+    is checked against the sha256 its export record holds first (`check_exported`)."""
     plan_ = Plan.from_dict(plan)
     runner = "host" if device == "host" else "android"
     exported = {}
@@ -24,12 +26,13 @@ def bench_model(*, key: dict, device: str, model: str, export_record: str, data:
             result = empty_result(runner=runner, model=model, fmt=key["fmt"], plan=plan,
                                   error=f"export failed ({export_record}): {exported['error']}")
         else:
+            check_exported(export_record, exported, model=model)
             result = check_result(with_stats(runner_for(device).run(model, key["fmt"], data, plan_)), source=device)
     except Exception as e:  # noqa: BLE001 - an unreadable record or a lost device is an error row
         print(f"benchmark of {model} on {device} failed: {e}", file=sys.stderr)
         result = empty_result(runner=runner, model=model, fmt=key["fmt"], plan=plan, error=f"{type(e).__name__}: {e}")
     if update is not None and plan_.weights_update and not exported.get("error"):
-        result["weights_update"] = _bench_update(device, runner, update, key["fmt"], data, plan_, exported)
+        result["weights_update"] = _bench_update(device, runner, update, key["fmt"], data, plan_, export_record, exported)
     result["key"] = {**key, "device": device}
     result["plan"] = plan_.to_dict()
     # the worker's threads (the plan's); this process only starts it, and never loads torch
@@ -38,7 +41,7 @@ def bench_model(*, key: dict, device: str, model: str, export_record: str, data:
     return result
 
 
-def _bench_update(device, runner, update, fmt, data, plan: Plan, exported: dict) -> dict:
+def _bench_update(device, runner, update, fmt, data, plan: Plan, export_record: str, exported: dict) -> dict:
     """The plan run on the model as program plus weights file; an error row when the export has no such pair."""
     program, weights = update
     written = (exported.get("exporter") or {}).get("weights_update")
@@ -47,7 +50,8 @@ def _bench_update(device, runner, update, fmt, data, plan: Plan, exported: dict)
         return empty_result(runner=runner, model=program, fmt=fmt, plan=plan.to_dict(),
                             error=f"no weights-only update: {why}")
     try:
+        check_exported(export_record, exported, update=update)
         return check_result(with_stats(runner_for(device).run(program, fmt, data, plan, weights=weights)),
                             source=f"{device} ({program} with {weights})")
-    except Exception as e:  # noqa: BLE001 - a lost device is an error row, as for the whole file
+    except Exception as e:  # noqa: BLE001 - a changed file or a lost device is an error row, as for the whole file
         return empty_result(runner=runner, model=program, fmt=fmt, plan=plan.to_dict(), error=f"{type(e).__name__}: {e}")

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import torch  # before the extension: it links against libtorch
 
-from ..advice import rebuild_advice
+from ..advice import rebuild_advice, stderr_log
 from . import RUNTIMES
 
 
@@ -82,9 +82,9 @@ class ExecuTorchRuntime:
             method = program.load_method("forward")
         except RuntimeError as e:  # ExecuTorch says only "Failed to load program, error: 0x:23"
             what = f"{path} with the data file {weights}" if weights is not None else str(path)
-            raise RuntimeError(f"{what}: ExecuTorch could not load it ({e}; its reason is on stderr): a truncated "
-                               "or corrupt .pte, or one written by another executorch version; "
-                               f"{rebuild_advice(path)}") from None
+            raise RuntimeError(f"{what}: ExecuTorch could not load it ({e}; it logged its reason to "
+                               f"{stderr_log() or 'stderr'}): a truncated or corrupt .pte, or one written by another "
+                               f"executorch version; {rebuild_advice(path)}") from None
         return LoadedProgram(program=program, method=method)
 
     @staticmethod
