@@ -5,6 +5,7 @@ size and the UNet's depth, ...) are frbench.combinations'."""
 
 from __future__ import annotations
 
+from .bench.plan import check_plans
 from .combinations import check_combinations
 from .errors import ConfigError
 
@@ -38,3 +39,4 @@ def check_study(config: dict) -> None:
     else:
         images, where = data["synthetic"]["n_images"], "data.synthetic.n_images"
     check_combinations(config, images, where)
+    check_plans(config, images)  # frbench.bench.plan: a plan that cannot fit its timeout

@@ -173,3 +173,79 @@ def test_a_missing_allocator_library_is_an_error_row_naming_the_package(exported
                 plan={**PLAN, "allocator": "jemalloc"}, out=str(out))
     error = json.loads(out.read_text())["error"]
     assert "bench.allocator" in error and "libjemalloc2" in error and "apt-get install" in error
+
+
+# --- a plan that cannot fit its timeout is refused before any job (issue #23) ----------------------------------
+
+
+@pytest.mark.parametrize("plan", [Plan(), Plan(warmup=10000, warmup_s=10), Plan(iters=50, min_iters=40, max_s=0.01),
+                                  Plan(dice_images=3, dice_s=0), Plan(warmup=3, warmup_s=1000, iters=2, min_iters=9)])
+@pytest.mark.parametrize("run_s", [0.001, 0.3, 7.0])
+def test_the_plans_least_time_counts_the_runs_the_worker_makes(plan, run_s):
+    """`least_seconds` counts what `bounded` runs, phase by phase, for a model whose every run takes `run_s`."""
+    from frbench.bench.plan import least_seconds
+
+    now = [0.0]
+
+    def call(i):
+        now[0] += run_s
+        return i
+
+    def ran(count, budget_s, minimum=0):
+        now[0] = 0.0
+        return len(bounded(call, count, budget_s, minimum=minimum, estimate_s=run_s, clock=lambda: now[0])[0])
+
+    least = least_seconds(plan, run_s, dice_images=7)
+    assert least["warmups"] == ran(plan.warmup, plan.warmup_s)
+    assert least["timed runs"] == ran(plan.iters, plan.max_s, minimum=min(plan.min_iters, plan.iters))
+    assert least["dice images"] == ran(plan.dice_images or 7, plan.dice_s, minimum=1)
+    assert least["warmup"] == pytest.approx(least["warmups"] * run_s)
+
+
+def _tiny_config(**bench):
+    import copy
+
+    import yaml
+    from snakemake.utils import validate
+
+    from conftest import ROOT
+
+    config = copy.deepcopy(yaml.safe_load((ROOT / "config" / "tiny.yaml").read_text()))
+    config["bench"].update(bench)
+    validate(config, str(ROOT / "workflow" / "schemas" / "config.schema.yaml"), set_default=True)
+    return config
+
+
+@pytest.mark.parametrize("bench, keys", [
+    ({"warmup": 10000, "timeout_s": 1}, ["bench.warmup 10000", "bench.warmup_s"]),  # the issue's
+    ({"warmup": 2, "timeout_s": 1}, []),  # the issue's: the worker's start alone takes longer
+    ({"min_iters": 10**9, "iters": 10**9, "max_s": 1, "timeout_s": 60}, ["bench.min_iters", "lower bench.min_iters to"]),
+])
+def test_a_plan_that_cannot_fit_its_timeout_is_refused_naming_the_keys_and_a_value_that_fits(bench, keys):
+    import re
+
+    from frbench.config import check_study
+    from frbench.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"^bench\.timeout_s .* cannot hold this plan") as info:
+        check_study(_tiny_config(**bench))
+    message = str(info.value)
+    for key in ["bench.min_iters", "bench.dice_images", "bench.warmup", *keys]:
+        assert key in message, (key, message)
+    fits = int(re.search(r"[Ss]et bench\.timeout_s to (\d+) or more", message).group(1))
+    check_study(_tiny_config(**{**bench, "timeout_s": fits}))  # the value it names fits
+
+
+def test_a_plan_far_from_its_timeout_is_passed_without_measuring_anything(monkeypatch):
+    """The study's own plans pass on a bound of the model's operations: no worker is started to measure, no
+    model is run on the meta device."""
+    from frbench.bench import plan
+    from frbench.config import check_study
+
+    def measured(*args):
+        raise AssertionError("measured a plan that fits by far")
+
+    monkeypatch.setattr(plan, "worker_start_s", measured)
+    monkeypatch.setattr(plan, "_conv_flops", measured)
+    check_study(_tiny_config())
+    check_study(_tiny_config(timeout_s=80, dice_s=10))

@@ -10,9 +10,11 @@ phase (`ran`). `timeout_s` stays a guard against a hung model.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 
 from ..errors import ConfigError
+from ..wording import counted
 
 
 @dataclass(frozen=True)
@@ -53,3 +55,152 @@ class Plan:
 
         images, masks = load_split(data, "test")
         return (images[: self.dice_images], masks[: self.dice_images]) if self.dice_images else (images, masks)
+
+
+# --- a plan that cannot fit its timeout is refused before any job -----------------------------------------------
+#
+# Each worker (one per model, and one per weights-only update) must start, load the model, run the
+# first inference, its warm-ups, at least `min_iters` timed runs and at least one Dice image within
+# `timeout_s`. `least_seconds` is the least that takes on a model whose run takes `run_s`: each
+# bounded phase runs as `frbench.bench.worker.bounded` would, every run taking exactly `run_s`. A
+# model's run is estimated from below: its convolutions' floating-point operations at a rate no CPU
+# core reaches, plus the least a call into a runtime costs; the worker's start is measured (a fresh
+# interpreter importing what a worker imports). So a plan refused here would time out on this host
+# whatever the model's real speed, and no error row replaces a result for a failure the config made certain.
+
+RUN_OVERHEAD_S = 20e-6  # the least one call into a runtime costs, whatever the model (the tiny UNet: ~0.2 ms)
+FLOPS_PER_THREAD = 200e9  # more than a CPU core computes a convolution at (AVX-512: 2 FMA units x 16 lanes x 3 GHz)
+START_CEILING_S = 60.0  # more than a worker takes to start anywhere: beyond it, no need to measure the start
+
+
+def _runs_within(count: int, budget_s: float, run_s: float, minimum: int = 0) -> int:
+    """How many runs of `run_s` seconds `bounded(fn, count, budget_s, minimum)` makes."""
+    return min(count, max(minimum, int(budget_s / run_s)))
+
+
+def least_seconds(plan: Plan, run_s: float, dice_images: int) -> dict[str, float]:
+    """The least each phase of `plan` takes on a model whose run takes `run_s` seconds, the worker's
+    start aside; `dice_images` is the number of test images the Dice pass may score."""
+    warmups = _runs_within(plan.warmup, plan.warmup_s, run_s)
+    iters = _runs_within(plan.iters, plan.max_s, run_s, minimum=min(plan.min_iters, plan.iters))
+    dice = _runs_within(plan.dice_images or dice_images, plan.dice_s, run_s, minimum=1)
+    return {"first": run_s, "warmup": warmups * run_s, "iters": iters * run_s, "dice": dice * run_s,
+            "warmups": warmups, "timed runs": iters, "dice images": dice}
+
+
+def _meta_unet(unet: dict):
+    """The UNet of config block `unet` on the meta device: its shapes, no memory, no arithmetic."""
+    import torch
+
+    from ..models import UNet, UNetConfig
+
+    with torch.device("meta"):
+        return UNet(UNetConfig.from_dict(unet)).eval()
+
+
+def _conv_flops(model, size: tuple[int, int]) -> int:
+    """Floating-point operations of a (meta) model's convolutions on one image of `size`."""
+    import torch
+
+    flops = 0
+
+    def count(module, inputs, output):
+        nonlocal flops
+        per_value = module.weight[0].numel()  # in/groups*kh*kw per output (conv); out/groups*kh*kw per input (transposed)
+        flops += 2 * per_value * (inputs[0] if isinstance(module, torch.nn.ConvTranspose2d) else output).numel()
+
+    hooks = [m.register_forward_hook(count) for m in model.modules()
+             if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d))]
+    with torch.no_grad():
+        model(torch.empty(1, 3, *size, device="meta"))
+    for hook in hooks:
+        hook.remove()
+    return flops
+
+
+def worker_start_s() -> float:
+    """Seconds a fresh interpreter takes to import what a benchmark worker imports (torch, the runtimes)."""
+    import subprocess
+    import sys
+    import time
+
+    t0 = time.monotonic()
+    subprocess.run([sys.executable, "-c", "import frbench.bench.worker"], check=True, capture_output=True,
+                   timeout=START_CEILING_S)
+    return time.monotonic() - t0
+
+
+def _least_total(parts: dict) -> float:
+    return parts["first"] + parts["warmup"] + parts["iters"] + parts["dice"]
+
+
+def check_fits(plan_dict: dict, key_of, unet: dict, model_name: str, size, test_images: int) -> None:
+    """Refuse, with a ConfigError naming the keys and a `timeout_s` that would fit, the plan that no
+    worker could finish on the UNet `unet` (`model_name` in the message) at `size` within its timeout;
+    `key_of(name)` is where the config sets the plan's key `name`, `test_images` the number of images
+    the Dice pass may score.
+    Cheap when the timeout is far off: every weight used once per pixel bounds the operations from
+    above, and only a plan that might not fit costs a count of them and a worker's start."""
+    plan = Plan.from_dict(plan_dict)
+    size = tuple(size)
+    rate = FLOPS_PER_THREAD * plan.threads
+    model = _meta_unet(unet)
+    bound = 2 * sum(p.numel() for p in model.parameters()) * size[0] * size[1]
+    if _least_total(least_seconds(plan, RUN_OVERHEAD_S + bound / rate, test_images)) + START_CEILING_S <= plan.timeout_s:
+        return
+    flops = _conv_flops(model, size)
+    run_s = RUN_OVERHEAD_S + flops / rate
+    parts = least_seconds(plan, run_s, test_images)
+    least = _least_total(parts)
+    if least + START_CEILING_S <= plan.timeout_s:
+        return
+    start = worker_start_s()
+    if start + least <= plan.timeout_s:
+        return
+    raise ConfigError(_too_short(plan, key_of, model_name, size, flops, run_s, parts, start, least))
+
+
+def _too_short(plan: Plan, key_of, model_name: str, size, flops: int, run_s: float, parts: dict, start: float,
+               least: float) -> str:
+    """The refusal: what the least time is made of, key by key, and the values that would fit."""
+    n_dice = f"{plan.dice_images}" if plan.dice_images else "0: every test image"
+    made_of = (f"its start {start:.2f} s (measured here), the first inference, {counted(parts['warmups'], 'warm-up')} "
+               f"({key_of('warmup')} {plan.warmup}, within {key_of('warmup_s')} {plan.warmup_s:g}), "
+               f"{counted(parts['timed runs'], 'timed run')} ({key_of('min_iters')} {plan.min_iters}, "
+               f"{key_of('iters')} {plan.iters}, within {key_of('max_s')} {plan.max_s:g}) and "
+               f"{counted(parts['dice images'], 'Dice image')} ({key_of('dice_images')} {n_dice}, within "
+               f"{key_of('dice_s')} {plan.dice_s:g})")
+    fits = [f"set {key_of('timeout_s')} to {math.ceil(2 * (start + least))} or more (twice that: a real run is "
+            "slower than this estimate)"]
+    fixed = start + least
+    for key, part, floor in (("warmup", "warmup", 0), ("min_iters", "iters", 1), ("dice_images", "dice", 1)):
+        room = plan.timeout_s / 2 - (fixed - parts[part])  # what this phase may take, at half the timeout
+        value = int(room // run_s) if room > 0 else -1
+        if floor <= value < getattr(plan, key) and parts[part] > room:
+            fits.append(f"lower {key_of(key)} to {value}")
+    return (f"{key_of('timeout_s')} {plan.timeout_s:g} cannot hold this plan: every benchmark worker would be killed. "
+            f"A worker takes at least {fixed:.2f} s here: {made_of}, each run at least {run_s * 1e3:.3g} ms "
+            f"({model_name} at {size[0]}x{size[1]}: {flops / 1e9:.3g} GFLOP, "
+            f"{counted(plan.threads, 'thread')}). {'; or '.join(fits).capitalize()}")
+
+
+def check_plans(config: dict, images: int) -> None:
+    """Every benchmark plan of a study (`bench`; the released FR model's, `reference.bench` over it)
+    against its timeout (`check_fits`), before any job; `images` is the dataset's pool size."""
+    from ..data.dataset import split_sizes
+
+    data = config["data"]
+    test = split_sizes(images, data["val_fraction"], data["test_fraction"])["test"]
+    check_fits(config["bench"], lambda key: f"bench.{key}", config["model"], "the study's UNet", data["size"],
+               test)
+    reference = config.get("reference")
+    if reference:
+        from ..fr.reference import REFERENCE_UNET, reference_pairs
+
+        try:
+            released = len(reference_pairs(reference["dir"]))
+        except FileNotFoundError:
+            released = 1  # the import refuses a folder without them; one image is the least a Dice pass scores
+        overrides = reference.get("bench") or {}
+        check_fits({**config["bench"], **overrides}, lambda key: f"reference.bench.{key}" if key in overrides
+                   else f"bench.{key}", REFERENCE_UNET.to_dict(), "the released FR UNet", reference["size"], released)
