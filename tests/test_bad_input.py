@@ -29,6 +29,7 @@ from frbench.config import check_study
 from frbench.config_file import check_config_files, read_config_file
 from frbench.data import DataError, check_folder, load_folder_pair
 from frbench.errors import ConfigError
+from frbench.integrity import sha256_of
 from frbench.report.summary import add_baseline_ratios
 from frbench.report.tables import COMPARISON, comparison, printed
 from frbench.train import segmentation_loss
@@ -453,10 +454,15 @@ def study_copy(tiny_study: Path, tmp_path: Path) -> Path:
     return work
 
 
-def snapshot(work: Path) -> dict[str, tuple[int, int]]:
-    """Every result file, with its size and modification time."""
-    return {str(p.relative_to(work)): (p.stat().st_size, p.stat().st_mtime_ns)
+def snapshot(work: Path) -> dict[str, tuple[str, int]]:
+    """Every result file, with its sha256 and modification time."""
+    return {str(p.relative_to(work)): (sha256_of(p), p.stat().st_mtime_ns)
             for p in sorted((work / "results").rglob("*")) if p.is_file()}
+
+
+def changed(before: dict, after: dict) -> set[str]:
+    """The result files written, added or removed between two snapshots."""
+    return {name for name in before.keys() | after.keys() if before.get(name) != after.get(name)}
 
 
 def run(work: Path, command: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -485,12 +491,16 @@ def bad_config(work: Path, **changes) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("case", ["size and depth", "image cut short", "mask cut short", "red mask folder passes"])
+@pytest.mark.parametrize("case", ["size and depth", "image cut short", "mask cut short", "red mask folder passes",
+                                  "a plan that cannot fit", "a decompression bomb", "a float image past 1"])
 def test_refused_before_any_job_and_nothing_lost(tiny_study, tmp_path, case):
     work = study_copy(tiny_study, tmp_path)
     before = snapshot(work)
     if case == "size and depth":
         config, names = bad_config(work, **{"data.size": [8, 8], "model.depth": 4}), ["data.size", "model.depth"]
+    elif case == "a plan that cannot fit":  # the issue's: it ran, and error rows replaced the 8 good results
+        config = bad_config(work, **{"bench.warmup": 10000, "bench.timeout_s": 1})
+        names = ["bench.timeout_s 1 cannot hold this plan", "bench.warmup 10000", "Set bench.timeout_s to"]
     else:
         data = pair_folder(tmp_path, n=24)
         if case == "image cut short":
@@ -499,6 +509,13 @@ def test_refused_before_any_job_and_nothing_lost(tiny_study, tmp_path, case):
         elif case == "mask cut short":
             names = [str(Path(data["folder"]["masks"]) / "im7.png")]
             cut_short(Path(names[0]))
+        elif case == "a decompression bomb":  # the issue's: a raw traceback, naming no file
+            names = [str(Path(data["folder"]["images"]) / "im9.png"), "more than Pillow decodes safely"]
+            _png_header_only(Path(names[0]), 20000, 10000)
+        elif case == "a float image past 1":  # the issue's: read as black, without a word
+            names = [str(Path(data["folder"]["images"]) / "im4.tif"), "floating-point image"]
+            (Path(data["folder"]["images"]) / "im4.png").unlink()
+            Image.fromarray(np.full((24, 32), 200.0, np.float32)).save(names[0])
         else:  # a sound folder with a red mask: the dry run passes and plans the dataset again
             _mask_png(Path(data["folder"]["masks"]) / "im3.png", _coloured((1, 0, 0))[:24, :32])
         config = bad_config(work, **{"data.source": "folder", "data.folder": data["folder"]})
@@ -510,7 +527,46 @@ def test_refused_before_any_job_and_nothing_lost(tiny_study, tmp_path, case):
         assert proc.returncode != 0
         for name in names:
             assert name in proc.stdout + proc.stderr, (proc.stdout + proc.stderr)[-3000:]
+    if case == "a decompression bomb":  # check-config gave a raw traceback too
+        proc = run(work, f"python -m frbench check-config {config}", check=False)
+        assert proc.returncode == 1 and names[0] in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     assert snapshot(work) == before  # no job ran: every earlier result is there, unchanged
+
+
+@pytest.mark.slow
+def test_files_changed_after_they_were_written_are_refused_and_nothing_else_changes(tiny_study, tmp_path):
+    """Two cases of the issue on one copy of the study, one snakemake run: the baseline's exported file replaced
+    by a sound program whose weights are all zero (its own update's program: it loads, runs and scores at chance,
+    and was benchmarked and ranked), with a byte of its update's weights file changed too, and FR's checkpoint
+    re-saved with its weights halved (a sound checkpoint of another model). Each becomes an error row naming
+    the file, its record and the command that rebuilds them; no result file but those of the two rows and the
+    summary tables made from them is written (the report is left out of the run: it only shows the rows)."""
+    work = study_copy(tiny_study, tmp_path)
+    exported = work / "results/export/baseline/dense/seed0/model.ptl"
+    shutil.copyfile(exported.parent / "update/program.ptl", exported)
+    weights = exported.parent / "update/weights_ptl.bin"
+    weights.write_bytes(weights.read_bytes()[:-1] + bytes([weights.read_bytes()[-1] ^ 0xFF]))
+    checkpoint = work / "results/models/fr/r0.05/seed0/model.pt"
+    ckpt = torch.load(checkpoint, weights_only=True)
+    ckpt["state_dict"] = {k: v / 2 if v.is_floating_point() else v for k, v in ckpt["state_dict"].items()}
+    torch.save(ckpt, checkpoint)
+    before = snapshot(work)
+    config = ROOT / "config" / "tiny.yaml"
+    run(work, f"snakemake --cores 2 results/summary.csv --configfile {config}")
+    table = rows(work)
+    update_error = table[("baseline", "dense")]["update_error"]
+    assert update_error.startswith(f"BenchError: {weights.relative_to(work)}: its sha256 "), update_error
+    for (method, error, path, record) in (
+            ("baseline", "BenchError", "results/export/baseline/dense/seed0/model.ptl", "export_ptl.json"),
+            ("fr", "CheckpointError", "results/models/fr/r0.05/seed0/model.pt", "train.json")):
+        message = table[(method, TINY["methods"][method]["levels"][0])]["error"]
+        assert message.startswith(f"{error}: {path}: its sha256 ") and record in message, message
+        assert advice(message) == f"snakemake --cores 1 all --forcerun {path} --configfile {config}"
+    assert all(row["error"] == "" for key, row in table.items() if key[0] not in ("baseline", "fr")), table
+    the_two = re.compile(r"results/((logs|benchmarks)/)?(bench/host|export)/(baseline/dense|fr/r0\.05)/seed0/")
+    tables = re.compile(r"results/([^/]+\.(csv|html|json)|figures/.*|logs/[^/]+\.log|benchmarks/[^/]+\.tsv)$")
+    written = {name for name in changed(before, snapshot(work)) if not the_two.match(name) and not tables.match(name)}
+    assert written == set(), written
 
 
 @pytest.mark.slow

@@ -170,7 +170,7 @@ def _too_short(plan: Plan, key_of, model_name: str, size, flops: int, run_s: flo
                f"{key_of('iters')} {plan.iters}, within {key_of('max_s')} {plan.max_s:g}) and "
                f"{counted(parts['dice images'], 'Dice image')} ({key_of('dice_images')} {n_dice}, within "
                f"{key_of('dice_s')} {plan.dice_s:g})")
-    fits = [f"set {key_of('timeout_s')} to {math.ceil(2 * (start + least))} or more (twice that: a real run is "
+    fits = [f"Set {key_of('timeout_s')} to {math.ceil(2 * (start + least))} or more (twice that: a real run is "
             "slower than this estimate)"]
     fixed = start + least
     for key, part, floor in (("warmup", "warmup", 0), ("min_iters", "iters", 1), ("dice_images", "dice", 1)):
@@ -181,7 +181,7 @@ def _too_short(plan: Plan, key_of, model_name: str, size, flops: int, run_s: flo
     return (f"{key_of('timeout_s')} {plan.timeout_s:g} cannot hold this plan: every benchmark worker would be killed. "
             f"A worker takes at least {fixed:.2f} s here: {made_of}, each run at least {run_s * 1e3:.3g} ms "
             f"({model_name} at {size[0]}x{size[1]}: {flops / 1e9:.3g} GFLOP, "
-            f"{counted(plan.threads, 'thread')}). {'; or '.join(fits).capitalize()}")
+            f"{counted(plan.threads, 'thread')}). {'; or '.join(fits)}")
 
 
 def check_plans(config: dict, images: int) -> None:

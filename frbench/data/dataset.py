@@ -19,6 +19,7 @@ import skimage
 
 import frbench
 
+from ..wording import counted
 from . import folder, synthetic
 from .errors import DataError
 
@@ -83,12 +84,13 @@ def split_sizes(n: int, val_fraction: float, test_fraction: float) -> dict[str, 
     for name, fraction in (("val", val_fraction), ("test", test_fraction)):
         if fraction > 0 and sizes[name] == 0:
             raise DataError(
-                f"data.{name}_fraction: {fraction} of {n} images is no image; use more images or a larger fraction"
+                f"data.{name}_fraction: {fraction} of {counted(n, 'image')} is no image; use more images or a larger "
+                "fraction"
             )
     sizes["train"] = n - sizes["val"] - sizes["test"]
     if sizes["train"] < 1:
         raise DataError(
-            f"data.val_fraction + data.test_fraction: {val_fraction} + {test_fraction} of {n} images "
+            f"data.val_fraction + data.test_fraction: {val_fraction} + {test_fraction} of {counted(n, 'image')} "
             "leaves no training image; lower them"
         )
     return {name: sizes[name] for name in SPLITS}
