@@ -158,15 +158,35 @@ def test_two_checkouts_at_different_paths_write_the_same_bytes(tiny_checkpoint, 
     assert files[0] == files[1]
 
 
-def test_a_ptl_update_is_the_program_plus_a_weights_file_with_identical_outputs(tiny_checkpoint, tiny_dataset, tmp_path):
+@pytest.fixture(scope="module")
+def ptl_update(tmp_path_factory, tiny_dataset):
+    """An untrained tiny baseline exported once for this module as a whole file and as its weights-only update
+    (program and weights file): the folder, the checkpoint, the update's files and the export record."""
+    from frbench.checkpoint import save_checkpoint
+    from frbench.methods import get_method
+
+    from conftest import TINY_UNET
+
+    d = tmp_path_factory.mktemp("ptl_update")
+    torch.manual_seed(0)
+    model = UNet(UNetConfig.from_dict(TINY_UNET)).eval()
+    ckpt = d / "model.pt"
+    save_checkpoint(ckpt, method="baseline", level="dense", arch=get_method("baseline")("dense").arch(model), model=model,
+                    meta={"seed": 0})
+    update = UpdateFiles(d / "update" / "program.ptl", d / "update" / "weights_ptl.bin")
+    update.program.parent.mkdir()
+    record = export_model(key=KEY, checkpoint=ckpt, data=tiny_dataset, out=d / "model.ptl",
+                          record_out=d / "export_ptl.json", update=update)
+    return d, ckpt, update, record
+
+
+def test_a_ptl_update_is_the_program_plus_a_weights_file_with_identical_outputs(ptl_update, tiny_dataset, tmp_path):
     """The weights-only update of a traced model: the program with every weight zero (deflated to a few kB),
     and a weights file of every float it stores (one float32 slot and an 8-byte header); run together in the
     lite interpreter they give the whole file's outputs bit for bit, and the benchmark runs the pair too."""
-    update = UpdateFiles(tmp_path / "program.ptl", tmp_path / "weights.bin")
-    record = export_model(key=KEY, checkpoint=tiny_checkpoint, data=tiny_dataset, out=tmp_path / "model.ptl",
-                          record_out=tmp_path / "export_ptl.json", update=update)
+    d, ckpt, update, record = ptl_update
     facts = record["exporter"]["weights_update"]
-    model, _ = load_model(tiny_checkpoint)
+    model, _ = load_model(ckpt)
     floats = sum(t.numel() for t in model.state_dict().values() if t.is_floating_point())
     assert facts["slots"] == [["float32", floats]]
     assert facts["data_bytes"] == update.weights.stat().st_size == 8 + 4 * floats
@@ -175,14 +195,14 @@ def test_a_ptl_update_is_the_program_plus_a_weights_file_with_identical_outputs(
 
     lite = RUNTIMES.get("ptl")
     images, _ = load_split(tiny_dataset, "test")
-    whole, empty = lite.load(tmp_path / "model.ptl"), lite.load(update.program)
+    whole, empty = lite.load(d / "model.ptl"), lite.load(update.program)
     pair = lite.load(update.program, update.weights)
     for i in range(len(images)):
         x = images[i : i + 1]
         assert torch.equal(pair(x), whole(x)) and not torch.equal(empty(x), whole(x))
 
     plan = {"warmup": 1, "iters": 3, "threads": 1, "timeout_s": 120, "dice_images": 0}
-    files = dict(model=str(tmp_path / "model.ptl"), export_record=str(tmp_path / "export_ptl.json"), data=str(tiny_dataset),
+    files = dict(model=str(d / "model.ptl"), export_record=str(d / "export_ptl.json"), data=str(tiny_dataset),
                  out=str(tmp_path / "bench.json"), update=(str(update.program), str(update.weights)))
     bench_model(key=KEY, device="host", plan=plan, **files)
     result = json.loads((tmp_path / "bench.json").read_text())
@@ -195,10 +215,8 @@ def test_a_ptl_update_is_the_program_plus_a_weights_file_with_identical_outputs(
     assert "weights_update" not in json.loads((tmp_path / "bench.json").read_text())
 
 
-def test_set_weights_refuses_another_programs_weights_naming_the_file(tiny_checkpoint, tiny_dataset, tmp_path):
-    update = UpdateFiles(tmp_path / "program.ptl", tmp_path / "weights.bin")
-    export_model(key=KEY, checkpoint=tiny_checkpoint, data=tiny_dataset, out=tmp_path / "model.ptl",
-                 record_out=tmp_path / "export_ptl.json", update=update)
+def test_set_weights_refuses_another_programs_weights_naming_the_file(ptl_update, tmp_path):
+    _, _, update, _ = ptl_update
     lite, weights = RUNTIMES.get("ptl"), update.weights.read_bytes()
     (tmp_path / "other.bin").write_bytes(struct.pack("<ii", MAGIC, len(weights) - 8) + weights[8:-8])
     with pytest.raises(RuntimeError, match="refused .*other.bin.*not this program's weights"):
@@ -208,6 +226,35 @@ def test_set_weights_refuses_another_programs_weights_naming_the_file(tiny_check
         lite.load(update.program, tmp_path / "cut.bin")
     with pytest.raises(RuntimeError, match="missing.bin"):
         RUNTIMES.get("ptl").load(update.program, tmp_path / "missing.bin")
+
+
+def test_an_exported_file_and_its_update_changed_after_export_are_refused_before_their_benchmark(
+        ptl_update, tiny_dataset, tmp_path):
+    """Issue #23's case, in .ptl: the exported file replaced by a sound program whose weights are all zero (its
+    own update's program: it loads, runs, and scores a Dice at chance), and the update's weights file with one
+    byte changed. Both are refused naming the file, the export record and the command; no worker starts."""
+    import shutil
+
+    from frbench.integrity import sha256_of
+
+    d, _, update, written = ptl_update
+    facts = written["exporter"]["weights_update"]
+    assert facts["program_sha256"] == sha256_of(update.program) and facts["data_sha256"] == sha256_of(update.weights)
+    model, program, weights = tmp_path / "model.ptl", tmp_path / "program.ptl", tmp_path / "weights_ptl.bin"
+    shutil.copyfile(update.program, model)
+    shutil.copyfile(update.program, program)
+    changed = bytearray(update.weights.read_bytes())
+    changed[-1] ^= 0xFF
+    weights.write_bytes(bytes(changed))
+    record = d / "export_ptl.json"
+    result = bench_model(key=KEY, device="host", model=str(model), export_record=str(record), data=str(tiny_dataset),
+                         plan={"warmup": 1, "iters": 3, "threads": 1, "timeout_s": 120, "dice_images": 0},
+                         out=str(tmp_path / "bench.json"),
+                         update=(str(program), str(weights)))
+    for row, path in ((result, model), (result["weights_update"], weights)):
+        assert row["error"].startswith(f"BenchError: {path}: its sha256") and str(record) in row["error"], row["error"]
+        assert f"--forcerun {path}`" in row["error"] and row["values"] is None and row["load_ms"] is None
+    assert json.loads((tmp_path / "bench.json").read_text())["error"] == result["error"]
 
 
 # ---- every image size the config accepts exports and runs (issue #23) ----------------------------------------

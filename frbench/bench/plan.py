@@ -10,6 +10,7 @@ phase (`ran`). `timeout_s` stays a guard against a hung model.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import asdict, dataclass, fields
 
@@ -118,8 +119,10 @@ def _conv_flops(model, size: tuple[int, int]) -> int:
     return flops
 
 
+@functools.cache
 def worker_start_s() -> float:
-    """Seconds a fresh interpreter takes to import what a benchmark worker imports (torch, the runtimes)."""
+    """Seconds a fresh interpreter takes to import what a benchmark worker imports (torch, the runtimes);
+    measured once per process (a snakemake run checks its config once, the study's plans one after another)."""
     import subprocess
     import sys
     import time
