@@ -249,3 +249,13 @@ def test_a_plan_far_from_its_timeout_is_passed_without_measuring_anything(monkey
     monkeypatch.setattr(plan, "_conv_flops", measured)
     check_study(_tiny_config())
     check_study(_tiny_config(timeout_s=80, dice_s=10))
+
+
+def test_an_allocator_this_machine_lacks_is_refused_before_any_job(monkeypatch):
+    from frbench.bench import allocator
+    from frbench.config import check_study
+    from frbench.errors import ConfigError
+
+    monkeypatch.setattr(allocator, "installed", lambda name: name == "glibc")
+    with pytest.raises(ConfigError, match=r"bench\.allocator: jemalloc needs libjemalloc.so.2.*apt-get install"):
+        check_study(_tiny_config(allocator="jemalloc"))

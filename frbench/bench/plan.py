@@ -189,10 +189,15 @@ def _too_short(plan: Plan, key_of, model_name: str, size, flops: int, run_s: flo
 
 def check_plans(config: dict, images: int) -> None:
     """Every benchmark plan of a study (`bench`; the released FR model's, `reference.bench` over it)
-    against its timeout (`check_fits`), before any job; `images` is the dataset's pool size."""
+    against its timeout (`check_fits`), and the host's allocator (local rules benchmark on the machine
+    that checks), before any job; `images` is the dataset's pool size."""
     from ..data.dataset import split_sizes
 
     data = config["data"]
+    if {"host", "auto"} & set(config["devices"]):  # the host worker's allocator, on the machine that runs it
+        from .allocator import worker_env
+
+        worker_env(config["bench"]["allocator"])  # a ConfigError naming bench.allocator and the package
     test = split_sizes(images, data["val_fraction"], data["test_fraction"])["test"]
     check_fits(config["bench"], lambda key: f"bench.{key}", config["model"], "the study's UNet", data["size"],
                test)
