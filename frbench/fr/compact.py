@@ -82,13 +82,15 @@ def stored_numbers(model: nn.Module, kept: dict[str, int] | None = None) -> int:
     return sum(kept.values()) + sum(t.numel() for t in _other_tensors(model))
 
 
-def rebuild(coeffs: Tensor, shape: List[int]) -> Tensor:
+def rebuild(coeffs: Tensor, shape: List[int], block: Optional[List[int]] = None) -> Tensor:
     """Dense float32 weight of `shape` from its kept coefficients in zigzag order: put them at
-    zigzag ranks 0..K-1 of a leading block of zeros that holds those ranks, then take the N-D
-    inverse DCT of the whole tensor from that block (`dct.head_inverse`: three matrix products
-    for a conv weight, with only the first rows of each DCT matrix computed)."""
+    zigzag ranks 0..K-1 of a leading block of zeros that holds those ranks (`block`, found from
+    the shape and K when not given), then take the N-D inverse DCT of the whole tensor from that
+    block (`dct.head_inverse`: three matrix products for a conv weight, with only the first rows
+    of each DCT matrix computed)."""
     k = coeffs.numel()
-    block = leading_block(shape, k)
+    if block is None:
+        block = leading_block(shape, k)
     head = torch.zeros(block, dtype=torch.float32, device=coeffs.device)
     head.view(-1)[block_order(block, k).to(coeffs.device)] = coeffs.float()
     rows = [dct_rows(shape[d], block[d], torch.float32, coeffs.device) for d in range(len(shape))]
@@ -99,15 +101,16 @@ Unpacked = Tuple[List[Tensor], List[Optional[Tensor]], List[List[Optional[Tensor
 
 
 def unpack(coeffs: Tensor, extras: Tensor, layout: List[List[int]], bias_sizes: List[int],
-           norms: List[List[int]]) -> Unpacked:
+           norms: List[List[int]], blocks: Optional[List[List[int]]] = None) -> Unpacked:
     """Every layer's dense weight and bias, and every norm's [weight, bias, running mean, running
-    var] (None where the config has none), from the compact storage."""
+    var] (None where the config has none), from the compact storage (`blocks`: each layer's
+    leading block, when known beforehand)."""
     weights: List[Tensor] = []
     biases: List[Optional[Tensor]] = []
     params: List[List[Optional[Tensor]]] = []
     at, off = 0, 0
-    for row, size in zip(layout, bias_sizes):  # kept count and shape (4); bias length (0: none)
-        weights.append(rebuild(coeffs[at : at + row[0]], row[1:5]))
+    for i, (row, size) in enumerate(zip(layout, bias_sizes)):  # kept count and shape (4); bias length (0: none)
+        weights.append(rebuild(coeffs[at : at + row[0]], row[1:5], None if blocks is None else blocks[i]))
         at += row[0]
         bias: Optional[Tensor] = None
         if size > 0:
@@ -177,11 +180,15 @@ class CompactUNet(WeightsFromFile):
         if not self.unpacked:
             self.net = unpack(self.coeffs, self.extras, self.layout, self.bias_sizes, self.norms)
             self.unpacked = True
-        weights, biases = self.net[0], self.net[1]
-        skips = [double_conv(x, self.net, 0, 0)]
+        return self.unet(x, self.net)
+
+    def unet(self, x: Tensor, net: Unpacked) -> Tensor:
+        """The UNet's forward with the unpacked weights `net`."""
+        weights, biases = net[0], net[1]
+        skips = [double_conv(x, net, 0, 0)]
         layer = 2
         for _ in range(self.depth):
-            skips.append(double_conv(torch.max_pool2d(skips[-1], [2, 2]), self.net, layer, layer))
+            skips.append(double_conv(torch.max_pool2d(skips[-1], [2, 2]), net, layer, layer))
             layer += 2
         y, norm = skips.pop(), layer
         for _ in range(self.depth):
@@ -193,9 +200,27 @@ class CompactUNet(WeightsFromFile):
             skip = skips.pop()
             dy, dx = skip.size(2) - y.size(2), skip.size(3) - y.size(3)  # odd sizes: pad like milesial
             y = torch.constant_pad_nd(y, [dx // 2, dx - dx // 2, dy // 2, dy - dy // 2])
-            y = double_conv(torch.cat([skip, y], 1), self.net, layer, norm)
+            y = double_conv(torch.cat([skip, y], 1), net, layer, norm)
             layer, norm = layer + 2, norm + 2
         return torch.conv2d(y, weights[layer], biases[layer])
+
+
+class GraphCompactUNet(CompactUNet):
+    """The compact form for a runtime whose graph is exported whole and folded at load (ONNX Runtime,
+    frbench.formats.onnx): every call unpacks (zigzag order, scatter, the DCT rows from `arange` and
+    `cos`, the three matrix products), so an exported graph holds the unpack itself and stores only
+    the coefficients and extras; the runtime's constant folding runs it once, when it loads the
+    file. Each layer's leading block is fixed here (integers of the program), since an exporter
+    cannot trace `leading_block`'s search. Not for TorchScript: `CompactUNet` unpacks once itself."""
+
+    blocks: List[List[int]]
+
+    def __init__(self, fr_unet: nn.Module):
+        super().__init__(fr_unet)
+        self.blocks = [leading_block(row[1:5], row[0]) for row in self.layout]
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.unet(x, unpack(self.coeffs, self.extras, self.layout, self.bias_sizes, self.norms, self.blocks))
 
 
 def script_compact(fr_unet: nn.Module) -> torch.jit.ScriptModule:

@@ -29,11 +29,12 @@ import torch.backends.xnnpack
 import torch.nn as nn
 from torch import Tensor
 
-from ..contract import ExportForm
-from ..errors import ExportError
-from ..weights_file import WeightsFromFile, gather_by_dtype, weights_file_bytes
-from . import EXPORTERS, UpdateFiles, ptl_reader
-from .graph import graph_record
+from ...contract import ExportForm
+from ...errors import ExportError
+from ...weights_file import WeightsFromFile, gather_by_dtype, weights_file_bytes
+from .. import UpdateFiles
+from ..graph import graph_record
+from . import reader as ptl_reader
 
 #: the records the lite interpreter reads (`torch/csrc/jit/mobile/import.cpp`); the rest is left out
 LITE_RECORDS = ("bytecode.pkl", "data.pkl", "constants.pkl", "version", "byteorder", "data/", "extra/")
@@ -98,8 +99,9 @@ def _weights_update(form: ExportForm, program: torch.jit.ScriptModule, files: Up
             "slots": [[str(t.dtype).removeprefix("torch."), t.numel()] for t in program.slots]}
 
 
-@EXPORTERS.register("ptl")
 class LiteExporter:
+    """The `.ptl` side of `frbench.formats.ptl.LiteFormat`: write, and read back."""
+
     @staticmethod
     def write(form: ExportForm, example, path, update: UpdateFiles | None = None) -> dict:
         program = _program(form, example)
