@@ -379,8 +379,9 @@ def advice(text: str) -> str:
 
 
 def rows(work: Path) -> dict[tuple[str, str], dict]:
+    """The `.ptl` rows of summary.csv by (method, level) (the tiny study exports `.onnx` too)."""
     with (work / "results" / "summary.csv").open() as f:
-        return {(r["method"], r["level"]): r for r in csv.DictReader(f)}
+        return {(r["method"], r["level"]): r for r in csv.DictReader(f) if r["fmt"] == "ptl"}
 
 
 def bad_config(work: Path, **changes) -> Path:

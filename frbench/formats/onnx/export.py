@@ -25,6 +25,7 @@ from collections import Counter
 import onnx
 import torch
 import torch.nn as nn
+from onnx import numpy_helper
 
 from ...contract import ExportForm
 from ...errors import ExportError
@@ -72,6 +73,9 @@ def _weights_update(proto: onnx.ModelProto, files: UpdateFiles) -> dict:
         return {"error": f"ONNX's external data sits beside its program: {files.weights} is not in {files.program.parent}"}
     apart = onnx.ModelProto()
     apart.CopyFrom(proto)
+    for t in apart.graph.initializer:  # onnx moves `raw_data` only: typed fields (a quantizer's zero points) too
+        if not t.HasField("raw_data"):
+            t.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(t), t.name))
     files.weights.unlink()  # onnx appends to an existing data file
     onnx.save_model(apart, str(files.program), save_as_external_data=True, all_tensors_to_one_file=True,
                     location=files.weights.name, size_threshold=0, convert_attribute=False)
