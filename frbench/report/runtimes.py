@@ -63,6 +63,7 @@ def runtime_latency(t: Tables):
         sns.barplot(data=ok[ok["device"] == device], x="model", y="p50_ms", hue="fmt", hue_order=sorted(ok["fmt"].unique()),
                     errorbar=("ci", 95), ax=ax)
         ax.set(yscale="log", xlabel="", ylabel="p50 (ms)", title=f"{title} ({device})")
+        ax.legend(title="format", loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
         ax.tick_params(axis="x", labelrotation=60)
         for label in ax.get_xticklabels():
             label.set_horizontalalignment("right")
