@@ -33,8 +33,8 @@ def list_formats() -> list[str]:
     return FORMATS.names()
 
 
-for _mod in pkgutil.iter_modules(__path__):
-    if not _mod.name.startswith("_") and _mod.name != "graph":
+for _mod in pkgutil.iter_modules(__path__):  # every format's module registers itself (graph: the shared record)
+    if not _mod.name.startswith("_"):
         importlib.import_module(f"{__name__}.{_mod.name}")
 
 __all__ = ["FORMATS", "Format", "UpdateFiles", "get_format", "list_formats", "register_format"]
