@@ -29,7 +29,7 @@ from frbench.bench.host import HostRunner  # noqa: E402
 from frbench.bench.plan import Plan  # noqa: E402
 from frbench.bench.result import with_stats  # noqa: E402
 from frbench.contract import ExportForm  # noqa: E402
-from frbench.export.ptl import LiteExporter  # noqa: E402
+from frbench.formats import get_format  # noqa: E402
 from frbench.fr import CompactUNet  # noqa: E402
 from frbench.methods import load_model  # noqa: E402
 from frbench.reference_job import import_reference  # noqa: E402
@@ -44,7 +44,7 @@ def paper_model(folder: Path, size: tuple[int, int], workdir: Path) -> tuple[Pat
     import_reference(folder=str(folder), size=size, threads=2, score=False, **{k: str(v) for k, v in paths.items()})
     model, _ = load_model(paths["out_checkpoint"])
     ptl = workdir / "fr_reference.ptl"
-    LiteExporter.write(ExportForm(model, program=CompactUNet(model).eval()), torch.zeros(1, 3, *size), ptl)
+    get_format("ptl").write(ExportForm(model, program=CompactUNet(model).eval()), torch.zeros(1, 3, *size), ptl)
     return ptl, paths["out_dataset"]
 
 

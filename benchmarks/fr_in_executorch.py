@@ -30,8 +30,8 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from frbench.export.pte import delegation  # noqa: E402
-from frbench.runtimes.executorch import ExecuTorchRuntime  # noqa: E402
+from frbench.formats import get_format  # noqa: E402
+from frbench.formats.pte.export import delegation  # noqa: E402
 
 
 class ComputedWeight(torch.nn.Module):
@@ -86,17 +86,17 @@ def main(argv=None) -> int:
     with torch.no_grad():
         constant = ConstantWeight(computed.weight())
     print(f"one {a.channels}->{a.channels} 3x3 conv at {a.size}x{a.size}, {a.threads} thread(s), executorch "
-          f"{ExecuTorchRuntime.version()}")
+          f"{get_format('pte').runtime_version()}")
     with tempfile.TemporaryDirectory() as d:
         for name, module in (("weight computed in the graph", computed), ("weight a constant", constant)):
             path = Path(d) / "m.pte"
             ops = lower(module, x, path)
-            loaded = ExecuTorchRuntime.load(path)
-            ExecuTorchRuntime.run(loaded, x)
+            loaded = get_format("pte").load(path)
+            get_format("pte").run(loaded, x)
             times = []
             for _ in range(a.samples):
                 t0 = time.perf_counter()
-                ExecuTorchRuntime.run(loaded, x)
+                get_format("pte").run(loaded, x)
                 times.append((time.perf_counter() - t0) * 1e3)
             print(f"  {name}: {path.stat().st_size:,} B; XNNPACK took {ops['delegated_by_op'] or 'nothing'}; "
                   f"portable kernels ran {ops['non_delegated_by_op'] or 'nothing'}; {min(times):.2f} ms a call")

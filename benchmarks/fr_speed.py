@@ -42,6 +42,7 @@ sys.path.insert(0, str(ROOT))
 from frbench.data.dataset import split_sizes  # noqa: E402
 from frbench.fr import compact_coefficients, zigzag_order  # noqa: E402
 from frbench.fr.compact import CompactUNet, rebuild, unpack  # noqa: E402
+from frbench.fr.zigzag import leading_block  # noqa: E402
 from frbench.hostinfo import cpu_model  # noqa: E402
 
 UNPACK_TARGET_MS = 50.0
@@ -139,12 +140,13 @@ def unpack_part(folder: Path, samples: int, threads: int) -> dict:
     print(f"1. Unpacking UNet-31M: {len(packed)} layers, {sum(v.numel() for v, _ in packed)} coefficients "
           f"-> {numel:,} weights ({4 * numel / 1e6:.0f} MB float32); {source}")
     results = {}
-    results["frbench rebuild (eager)"] = bench(lambda: [rebuild(v, s) for v, s in packed], 3, samples)
+    blocks = [leading_block(s, v.numel()) for v, s in packed]  # the program's integers, as CompactUNet keeps them
+    results["frbench rebuild (eager)"] = bench(lambda: [rebuild(v, s, b) for (v, s), b in zip(packed, blocks)], 3, samples)
     if model is not None:  # the same code as the phone runs it: TorchScript, the compact module's unpack
         compact, scripted = CompactUNet(model), torch.jit.script(unpack)
         results["frbench unpack (TorchScript, compact .ptl)"] = bench(
-            lambda: scripted(compact.coeffs, compact.extras, compact.layout, compact.bias_sizes, compact.norms), 3,
-            samples)
+            lambda: scripted(compact.coeffs, compact.extras, compact.layout, compact.bias_sizes, compact.norms,
+                             compact.blocks), 3, samples)
     results["floor: allocate and write the weights"] = bench(
         lambda: [torch.empty(s).fill_(1.0) for _, s in packed], 3, samples)
     full = dense_coefficients(packed)

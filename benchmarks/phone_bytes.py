@@ -1,4 +1,4 @@
-"""What a phone downloads, measured and printed (issue #13).
+"""What a phone downloads, measured and printed (issues #13, #25).
 
     python benchmarks/phone_bytes.py                              # the paper's model, at 160x240
     python benchmarks/phone_bytes.py --results results            # and every .ptl/.pte of a finished study
@@ -10,6 +10,10 @@
    load, the pickles stored and deflated), unpack time (its first call less a later one) and Dice through the
    lite interpreter against the eager model's; and its weights-only update (the weights file a phone
    that holds the program downloads, against the floor; the target is 1.1x) run with its program.
+   Then the same model as the `.onnx` frbench ships (FR's compact graph: the coefficients, and the unpack
+   that ONNX Runtime folds into the convolutions when it creates the session): bytes and split, load
+   (session creation, where the unpack runs), first and later calls, Dice through ONNX Runtime, its
+   weights-only update, and the operators the session runs once folded.
 2. With `--results`, every exported file of a study: bytes, split, floor (FR), gzip bytes, Dice
    (from the export record's fidelity check) and load time, the pickles stored and deflated.
 
@@ -38,10 +42,10 @@ sys.path.insert(0, str(ROOT))
 
 from frbench.contract import ExportForm  # noqa: E402
 from frbench.export import UpdateFiles  # noqa: E402
-from frbench.export.ptl import LiteExporter  # noqa: E402
-from frbench.export.ptl_reader import records  # noqa: E402
+from frbench.formats import get_format  # noqa: E402
+from frbench.formats.ptl.reader import records  # noqa: E402
 from frbench.fr import CompactUNet, floor_bytes, script_compact  # noqa: E402
-from frbench.runtimes import RUNTIMES  # noqa: E402
+from frbench.fr.compact import GraphCompactUNet  # noqa: E402
 
 warnings.filterwarnings("ignore", category=DeprecationWarning)  # the lite interpreter is deprecated
 PAPER_FILE = 40_500  # the paper's own sparse torch.save file, bytes (issue #13)
@@ -50,7 +54,7 @@ TARGET = 16_000
 
 def rewritten(data: bytes, deflate_pickles: bool) -> bytes:
     """The same records with the pickles deflated or stored (tensor records stored): the two choices
-    for the file (frbench.export.ptl.phone_file deflates them)."""
+    for the file (frbench.formats.ptl.export.phone_file deflates them)."""
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as z:
         for name, record in records(data, "the .ptl").items():
@@ -102,10 +106,11 @@ def paper_model(folder: Path, size: tuple[int, int], samples: int) -> None:
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "unet_fr.ptl"
         update = UpdateFiles(Path(d) / "program.ptl", Path(d) / "weights.bin")
-        facts = LiteExporter.write(ExportForm(model, program=CompactUNet(model).eval()), images[:1], path, update)
-        pair = RUNTIMES.get("ptl").load(update.program, update.weights)
+        lite_format = get_format("ptl")
+        facts = lite_format.write(ExportForm(model, program=CompactUNet(model).eval()), images[:1], path, update)
+        pair = lite_format.load(update.program, update.weights)
         data = path.read_bytes()
-        split = LiteExporter.split(path)
+        split = lite_format.split(path)
         lite = _load_for_lite_interpreter(str(path))
         first = timed(lambda: _load_for_lite_interpreter(str(path))(images[:1]), max(3, samples // 3))
         later = timed(lambda: lite(images[:1]), max(3, samples // 3))
@@ -136,6 +141,56 @@ def paper_model(folder: Path, size: tuple[int, int], samples: int) -> None:
     print(f"   weights-only update: weights file {updated['data_bytes']:,} B ({updated['data_bytes'] / floor:.2f}x the "
           f"floor; target <= 1.1x), program {updated['program_bytes']:,} B; program + weights file give the same "
           f"masks as the whole file: {bool(torch.equal(paired, phone))}")
+    paper_model_onnx(model, images, masks, eager, floor, samples)
+
+
+def paper_model_onnx(model, images, masks, eager, floor: int, samples: int) -> None:
+    """The released model as FR's compact `.onnx`, run by ONNX Runtime (frbench.formats.onnx)."""
+    from collections import Counter
+
+    import onnx
+    import onnxruntime as ort
+
+    from frbench.formats.onnx.runtime import session_options
+    from frbench.metrics import dice_per_image, predict_mask
+
+    fmt, x = get_format("onnx"), images[:1]
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "unet_fr.onnx"
+        update = UpdateFiles(Path(d) / "program.onnx", Path(d) / "weights_onnx.bin")
+        facts = fmt.write(ExportForm(model, program=GraphCompactUNet(model).eval()), x, path, update)
+        data, split = path.read_bytes(), fmt.split(path)
+        loads = timed(lambda: fmt.load(path), max(3, samples // 3))
+        firsts = []
+        for _ in range(max(3, samples // 3)):  # the first call of a fresh session each time
+            session = fmt.load(path)
+            t0 = time.perf_counter()
+            fmt.run(session, x)
+            firsts.append((time.perf_counter() - t0) * 1e3)
+        session = fmt.load(path)
+        fmt.run(session, x)
+        later = timed(lambda: fmt.run(session, x), max(3, samples // 3))
+        phone = torch.cat([predict_mask(fmt.run(session, images[i : i + 1])) for i in range(len(images))])
+        pair = fmt.load(update.program, update.weights)
+        paired = torch.cat([predict_mask(fmt.run(pair, images[i : i + 1])) for i in range(len(images))])
+        so, _ = session_options(torch.get_num_threads())
+        so.optimized_model_filepath = str(Path(d) / "as_run.onnx")
+        ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+        stored_ops = Counter(n.op_type for n in onnx.load(str(path)).graph.node)
+        run_ops = Counter(n.op_type for n in onnx.load(str(Path(d) / "as_run.onnx"), load_external_data=False).graph.node)
+    updated = facts["weights_update"]
+    print(f"   as .onnx (ONNX Runtime {fmt.runtime_version()}, ORT_ENABLE_ALL): file {len(data):,} B: program "
+          f"{split['program']:,}, weights {split['weights']:,}, container {split['container']:,}; floor {floor:,} B "
+          f"(file {len(data) / floor:.1f}x, weights {split['weights'] / floor:.2f}x); gzip "
+          f"{len(gzip.compress(data, 9, mtime=0)):,} B")
+    print(f"   load (session creation, the unpack folded there) {ms(loads)}; first call {ms(firsts)}, later calls "
+          f"{ms(later)}")
+    print(f"   the stored graph: {sum(stored_ops.values())} nodes ({stored_ops['MatMul']} MatMul, {stored_ops['Cos']} Cos, "
+          f"{stored_ops['TopK']} TopK); as the session runs it: {dict(sorted(run_ops.items()))}")
+    print(f"   Dice: ONNX Runtime {float(dice_per_image(phone, masks).mean()):.4f}, eager "
+          f"{float(dice_per_image(eager, masks).mean()):.4f}; weights-only update: external data "
+          f"{updated['data_bytes']:,} B ({updated['data_bytes'] / floor:.2f}x the floor), program "
+          f"{updated['program_bytes']:,} B; same masks as the whole file: {bool(torch.equal(paired, phone))}")
 
 
 def study(results: Path, samples: int) -> None:

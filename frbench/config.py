@@ -11,7 +11,7 @@ from .errors import ConfigError
 
 
 def check_study(config: dict) -> None:
-    from .export import EXPORTERS
+    from .formats import list_formats
     from .methods import list_methods
 
     known = list_methods()
@@ -20,8 +20,8 @@ def check_study(config: dict) -> None:
             raise ConfigError(f"methods.{name}: no such method is registered (known: {', '.join(known)}). "
                               f"A new method needs frbench/methods/{name}.py and workflow/rules/methods/{name}.smk.")
     for fmt in config["formats"]:
-        if fmt not in EXPORTERS:
-            raise ConfigError(f"formats: no exporter for {fmt!r} (known: {', '.join(EXPORTERS.names())})")
+        if fmt not in list_formats():
+            raise ConfigError(f"formats: no format {fmt!r} is registered (known: {', '.join(list_formats())})")
     data = config["data"]
     if data["val_fraction"] + data["test_fraction"] >= 1:
         raise ConfigError("data.val_fraction + data.test_fraction must leave a training split (sum < 1)")

@@ -3,7 +3,7 @@
 `android_bench/` is a Gradle project that needs the Android SDK to build; its protocol, statistics,
 Dice, JSON writer, argument checks and file reading are plain Java (`org.frbench.bench.core`), so
 here they are compiled with `javac` and their JUnit 4 tests run with `JUnitCore`, the same tests
-that `./gradlew testPtlDebugUnitTest` runs. The Android glue and the two runtime flavors are
+that `./gradlew testPtlDebugUnitTest` runs. The Android glue and every runtime flavor (one per format) are
 compiled against the compile-only stubs in `android_bench/compile-stubs/`.
 
 Needs a JDK (`javac`, `java`) and JUnit 4 with Hamcrest (Debian: `apt-get install -y
@@ -25,13 +25,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from frbench.formats import get_format, list_formats
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "android_bench" / "app"
 MAIN = APP / "src" / "main" / "java" / "org" / "frbench" / "bench"
 CORE = MAIN / "core"
 TESTS = APP / "src" / "test" / "java" / "org" / "frbench" / "bench" / "core"
 STUBS = ROOT / "android_bench" / "compile-stubs"
-FLAVORS = ("ptl", "pte")
+FLAVORS = tuple(list_formats())  # one flavor per registered format: ptl, pte, onnx
 JAVA_DIRS = [Path("/usr/share/java"), Path("/usr/local/share/java")]
 TIMEOUT_S = 300
 
@@ -308,16 +310,21 @@ def test_manifest_classes_exist_in_every_flavor():
         for flavor in FLAVORS:
             flavored = APP / "src" / flavor / "java" / rel
             assert main.is_file() or flavored.is_file(), f"{fqcn} has no source for {flavor}"
-    # Both flavors provide the runner factory the glue calls.
+    # Every flavor provides the runner factory the glue calls, and the runner its format names.
     for flavor in FLAVORS:
-        assert (APP / "src" / flavor / "java" / "org" / "frbench" / "bench" / "Runners.java").is_file()
+        folder = APP / "src" / flavor / "java" / "org" / "frbench" / "bench"
+        assert (folder / "Runners.java").is_file()
+        runner = get_format(flavor).android_runner
+        assert (folder / f"{runner}.java").is_file(), runner
+        assert f"new {runner}()" in (folder / "Runners.java").read_text()
 
 
-def test_gradle_project_declares_both_flavors():
+def test_gradle_project_declares_every_flavor():
     app = _gradle_text("app/build.gradle")
-    for needle in ('flavorDimensions "runtime"', "ptl {", "pte {",
+    for needle in ('flavorDimensions "runtime"', *(f"{flavor} {{" for flavor in FLAVORS),
                    'ptlImplementation "org.pytorch:pytorch_android_lite:',
                    'pteImplementation "org.pytorch:executorch-android:',
+                   'onnxImplementation "com.microsoft.onnxruntime:onnxruntime-android:',
                    'testImplementation "junit:junit:4.13.2"', "minSdk 28", "compileSdk 34"):
         assert needle in app, needle
     assert 'include ":app"' in _gradle_text("settings.gradle")
@@ -332,3 +339,5 @@ def test_gradle_project_declares_both_flavors():
     et = re.search(r'"executorch==([\w.]+)"', pyproject)
     if et:
         assert f"executorchVersion={et.group(1)}" in props
+    ort = re.search(r'"onnxruntime==([\w.]+)"', pyproject)
+    assert ort and f"onnxruntimeVersion={ort.group(1)}" in props

@@ -33,11 +33,13 @@ from frbench.bench.android import (
     parse_instrument_output,
     result_from_output,
 )
+from frbench.bench.android import runner as android_runner_mod
 from frbench.bench.devices import resolve_devices
 from frbench.bench.job import bench_model
 from frbench.bench.result import check_result, with_stats
 from frbench.data import load_split
 from frbench.errors import BenchError, ConfigError
+from frbench.formats import list_formats
 
 from conftest import ROOT
 
@@ -200,7 +202,7 @@ class FakeDevice:
 def apk_dir(tmp_path, monkeypatch):
     d = tmp_path / "apks"
     d.mkdir()
-    for fmt in ("ptl", "pte"):
+    for fmt in list_formats():
         (d / f"app-{fmt}-debug.apk").write_bytes(b"PK fake apk " + fmt.encode())
     monkeypatch.setenv("FRBENCH_APK_DIR", str(d))
     return d
@@ -436,9 +438,38 @@ def test_waits_for_boot_then_gives_up_naming_the_device(apk_dir, model_file, tin
     assert SERIAL in r["error"] and "not booted" in r["error"] and "sys.boot_completed" in r["error"]
 
 
+def test_an_onnx_program_and_its_external_data_go_to_the_onnx_app_side_by_side(apk_dir, tiny_dataset, tmp_path):
+    """ONNX Runtime reads a program's external data from the program's folder under the name the program
+    records: the runner pushes both into one run folder under their own names, to the onnx flavor."""
+    program, weights = tmp_path / "update" / "program.onnx", tmp_path / "update" / "weights_onnx.bin"
+    program.parent.mkdir()
+    program.write_bytes(b"fake onnx program")
+    weights.write_bytes(b"fake external data")
+
+    def instrument(argv, timeout):
+        extras = {argv[i + 1]: argv[i + 2] for i, a in enumerate(argv) if a == "-e"}
+        result = app_result(extras["model"])
+        result["model"]["fmt"] = "onnx"
+        result["runtime"] = {"name": "onnxruntime", "version": "1.32.0"}
+        result["model"]["weights"] = {"path": extras["weights"], "bytes": 18}
+        return success_transcript(json.dumps(result))
+
+    dev = FakeDevice(instrument)
+    r = run(dev, program, tiny_dataset, fmt="onnx", weights=str(weights))
+    check_result(r, "fake")
+    assert r["error"] is None and r["runtime"]["name"] == "onnxruntime"
+    extras = dev.extras()
+    assert dev.instrument_argv()[-1] == "org.frbench.bench.onnx/org.frbench.bench.BenchInstrumentation"
+    assert extras["model"].endswith("/program.onnx") and extras["weights"].endswith("/weights_onnx.bin")
+    assert extras["model"].rsplit("/", 1)[0] == extras["weights"].rsplit("/", 1)[0]
+    assert dev.installs == [str(apk_dir / "app-onnx-debug.apk")]
+    assert r["metadata"]["adb"]["app_runner"] == "OnnxRuntimeRunner"
+    assert r["model"]["weights"] == {"path": str(weights), "bytes": 18, "device_path": extras["weights"]}
+
+
 def test_missing_apk_is_an_error_row_saying_how_to_build_it(tmp_path, model_file, tiny_dataset, monkeypatch):
     monkeypatch.setenv("FRBENCH_APK_DIR", str(tmp_path / "none"))
-    monkeypatch.setattr(android_mod, "find_apk", lambda fmt: None)
+    monkeypatch.setattr(android_runner_mod, "find_apk", lambda fmt: None)
     r = run(FakeDevice(START_FAILURE), model_file, tiny_dataset, fmt="pte")
     assert "assemblePteDebug" in r["error"] and "org.frbench.bench.pte" in r["error"]
 
@@ -460,7 +491,7 @@ def test_parser_handles_multiline_values_and_codes():
 def test_bench_job_uses_the_android_runner_for_a_serial(apk_dir, model_file, tiny_dataset, tmp_path, monkeypatch):
     """`frbench bench --device SERIAL` end to end, with adb replaced by the fake device."""
     dev = FakeDevice(success_transcript(json.dumps(app_result("m"))))
-    monkeypatch.setattr(android_mod, "_adb_connect", lambda serial: dev)
+    monkeypatch.setattr(android_runner_mod, "_adb_connect", lambda serial: dev)
     record = tmp_path / "export_ptl.json"
     record.write_text(json.dumps({"error": None}))
     key = {"method": "baseline", "level": "dense", "seed": 0, "fmt": "ptl"}

@@ -52,7 +52,7 @@ CASES = {
     "no levels": ({"methods.baseline.levels": []}, "levels"),
     "duplicate seeds": ({"seeds": [0, 1, 0]}, "seeds"),
     "negative seed": ({"seeds": [-1]}, "-1"),
-    "unknown format": ({"formats": ["onnx"]}, "onnx"),
+    "unknown format": ({"formats": ["tflite"]}, "tflite"),
     "zero iterations": ({"bench.iters": 0}, "iters"),
     "no training split": ({"data.val_fraction": 0.5, "data.test_fraction": 0.5}, "val_fraction"),
     "folder without paths": ({"data.source": "folder"}, "data.folder.images"),

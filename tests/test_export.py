@@ -10,10 +10,10 @@ from torch.jit.mobile import _load_for_lite_interpreter
 from frbench.bench.job import bench_model
 from frbench.contract import ExportForm
 from frbench.data import load_split
-from frbench.export import EXPORTERS, UpdateFiles, export_model
+from frbench.export import UpdateFiles, export_model
+from frbench.formats import get_format, list_formats
 from frbench.methods import load_model
 from frbench.models import UNet, UNetConfig
-from frbench.runtimes import RUNTIMES
 from frbench.weights_file import MAGIC
 
 KEY = {"method": "baseline", "level": "dense", "seed": 0, "fmt": "ptl"}
@@ -56,15 +56,15 @@ def test_corrupt_checkpoint_gives_error_record_not_crash(tiny_checkpoint, tiny_d
     assert json.loads((tmp_path / "export_ptl.json").read_text())["error"] == record["error"]
 
 
-def test_exporter_registry_lists_formats():
-    assert "ptl" in EXPORTERS.names()
+def test_format_registry_lists_formats():
+    assert {"ptl", "pte"} <= set(list_formats())
 
 
 @pytest.mark.parametrize("fmt", ["ptl", "pte"])
 def test_graph_signature_sees_operators_and_shapes_not_values(fmt, tmp_path):
     """Zeroing weights (what unstructured pruning does) keeps the graph; narrower layers
     (structured pruning) or another operator change it. Read back from each file."""
-    exporter, x = EXPORTERS.get(fmt), torch.rand(1, 3, 32, 32)
+    exporter, x = get_format(fmt), torch.rand(1, 3, 32, 32)
 
     def graph_of(model, name):
         exporter.write(ExportForm(model.eval()), x, tmp_path / f"{name}.{fmt}")
@@ -87,7 +87,7 @@ def test_graph_signature_sees_operators_and_shapes_not_values(fmt, tmp_path):
 def test_export_record_holds_the_graph(tiny_checkpoint, tiny_dataset, tmp_path):
     record = export_model(key=KEY, checkpoint=tiny_checkpoint, data=tiny_dataset, out=tmp_path / "model.ptl",
                           record_out=tmp_path / "export_ptl.json")
-    assert record["graph"] == EXPORTERS.get("ptl").graph(tmp_path / "model.ptl")
+    assert record["graph"] == get_format("ptl").graph(tmp_path / "model.ptl")
     assert record["graph"]["ops"]["aten::_convolution"] == sum(
         isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)) for m in load_model(tiny_checkpoint)[0].modules())
 
@@ -103,7 +103,7 @@ def test_bytes_split_into_program_weights_and_container_add_up_to_the_file(fmt, 
     split = record["bytes_split"]
     assert set(split) == {"program", "weights", "container"} and min(split.values()) > 0
     assert sum(split.values()) == record["bytes"] == (tmp_path / f"model.{fmt}").stat().st_size
-    stored = EXPORTERS.get(fmt).stored_tensors(tmp_path / f"model.{fmt}")
+    stored = get_format(fmt).stored_tensors(tmp_path / f"model.{fmt}")
     if fmt == "ptl":  # the tensor records are the weights, byte for byte
         assert split["weights"] == sum(t.untyped_storage().nbytes() for t in stored.values())
     else:  # XNNPACK folds BatchNorm into the convs: the weights are what the file holds, at most the state dict's
@@ -193,7 +193,7 @@ def test_a_ptl_update_is_the_program_plus_a_weights_file_with_identical_outputs(
     assert facts["program_bytes"] == update.program.stat().st_size < 0.25 * record["bytes"]
     assert facts["max_abs_diff_vs_file"] == 0.0
 
-    lite = RUNTIMES.get("ptl")
+    lite = get_format("ptl")
     images, _ = load_split(tiny_dataset, "test")
     whole, empty = lite.load(d / "model.ptl"), lite.load(update.program)
     pair = lite.load(update.program, update.weights)
@@ -217,7 +217,7 @@ def test_a_ptl_update_is_the_program_plus_a_weights_file_with_identical_outputs(
 
 def test_set_weights_refuses_another_programs_weights_naming_the_file(ptl_update, tmp_path):
     _, _, update, _ = ptl_update
-    lite, weights = RUNTIMES.get("ptl"), update.weights.read_bytes()
+    lite, weights = get_format("ptl"), update.weights.read_bytes()
     (tmp_path / "other.bin").write_bytes(struct.pack("<ii", MAGIC, len(weights) - 8) + weights[8:-8])
     with pytest.raises(RuntimeError, match="refused .*other.bin.*not this program's weights"):
         lite.load(update.program, tmp_path / "other.bin")
@@ -225,7 +225,7 @@ def test_set_weights_refuses_another_programs_weights_naming_the_file(ptl_update
     with pytest.raises(RuntimeError, match="refused .*cut.bin.*smaller than"):
         lite.load(update.program, tmp_path / "cut.bin")
     with pytest.raises(RuntimeError, match="missing.bin"):
-        RUNTIMES.get("ptl").load(update.program, tmp_path / "missing.bin")
+        get_format("ptl").load(update.program, tmp_path / "missing.bin")
 
 
 def test_an_exported_file_and_its_update_changed_after_export_are_refused_before_their_benchmark(

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 from frbench.contract import ExportForm
 from frbench.errors import ConfigError
-from frbench.export.ptl import LiteExporter
+from frbench.formats import get_format
 from frbench.fr import (
     FRConv2d,
     FRConvTranspose2d,
@@ -343,7 +343,7 @@ def test_ptl_round_trip_through_lite_interpreter(cfg, tmp_path):
     path = tmp_path / "model.ptl"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # the lite interpreter is deprecated
-        LiteExporter.write(ExportForm(model, program=script_compact(model)), torch.rand(1, 3, 32, 32), path)
+        get_format("ptl").write(ExportForm(model, program=script_compact(model)), torch.rand(1, 3, 32, 32), path)
         lite = _load_for_lite_interpreter(str(path))
     x = torch.rand(1, 3, 50, 75)
     with torch.no_grad():
@@ -353,7 +353,7 @@ def test_ptl_round_trip_through_lite_interpreter(cfg, tmp_path):
 
     # what the file stores as tensors, read back from it: the kept coefficients (float16) and the other
     # tensors (float32, less BatchNorm's step counters); each layer's kept count and shape are the program's
-    stored = LiteExporter.stored_tensors(path)
+    stored = get_format("ptl").stored_tensors(path)
     layers = len(kept_counts(model))
     assert {k: (t.dtype, t.numel()) for k, t in stored.items()} == {
         "coeffs": (torch.float16, sum(kept_counts(model).values())),

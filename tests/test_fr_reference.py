@@ -12,7 +12,7 @@ import torch
 
 from frbench.contract import ExportForm
 from frbench.export import UpdateFiles
-from frbench.export.ptl import LiteExporter
+from frbench.formats import get_format
 from frbench.fr import CompactUNet, compact_coefficients, floor_bytes, kept_counts
 from frbench.fr.reference import (
     EXPECTED_MEAN_DICE,
@@ -22,7 +22,6 @@ from frbench.fr.reference import (
     load_reference_images,
     score_reference,
 )
-from frbench.runtimes import RUNTIMES
 
 REFERENCE = Path(__file__).parents[1].parent / "shared" / "fr_reference"
 ARCHIVE = REFERENCE / "unet_fr.tar.xz"
@@ -121,18 +120,18 @@ def test_fr_model_equals_dense_model_and_exports_759_coefficients(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         update = UpdateFiles(tmp_path / "program.ptl", tmp_path / "weights.bin")
-        facts = LiteExporter.write(ExportForm(fr, program=CompactUNet(fr).eval()), x, tmp_path / "unet_fr.ptl", update)
+        facts = get_format("ptl").write(ExportForm(fr, program=CompactUNet(fr).eval()), x, tmp_path / "unet_fr.ptl", update)
         lite = _load_for_lite_interpreter(str(tmp_path / "unet_fr.ptl"))
     torch.testing.assert_close(lite(x), want, atol=1e-4, rtol=1e-4)
     # a weights-only update: the program with every coefficient zero, and a weights file within 1.1x the floor
     # (759 float16 coefficients and an 8-byte header; the floor also counts the shapes, which the program keeps)
     assert facts["weights_update"]["data_bytes"] == update.weights.stat().st_size == 8 + 759 * 2 + 2 <= floor_bytes(fr)
-    program = RUNTIMES.get("ptl").load(update.program)
+    program = get_format("ptl").load(update.program)
     assert torch.count_nonzero(program(x)) == 0
-    assert torch.equal(RUNTIMES.get("ptl").load(update.program, update.weights)(x), lite(x))
+    assert torch.equal(get_format("ptl").load(update.program, update.weights)(x), lite(x))
     # the phone's file of the paper's 31M-parameter UNet: at most 16 kB (the paper's own torch.save file is
     # 40.5 kB), whose weights are the 759 float16 coefficients (the floor, 1,886 B, also counts the 23 shapes)
-    split = LiteExporter.split(tmp_path / "unet_fr.ptl")
+    split = get_format("ptl").split(tmp_path / "unet_fr.ptl")
     assert (tmp_path / "unet_fr.ptl").stat().st_size == sum(split.values()) <= 16_000
     assert split["weights"] == 759 * 2 <= floor_bytes(fr)
 

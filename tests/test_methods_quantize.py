@@ -9,11 +9,9 @@ from torch.jit.mobile import _load_for_lite_interpreter
 from frbench.build import build_model
 from frbench.data import load_split
 from frbench.errors import ConfigError, ExportError
-from frbench.export import EXPORTERS
-from frbench.export.ptl import LiteExporter
+from frbench.formats import get_format
 from frbench.methods import MethodContext, get_method, load_model, load_trained
 from frbench.metrics import dice_per_image, predict_mask
-from frbench.runtimes import RUNTIMES
 
 from conftest import TINY_UNET
 from method_helpers import compress, export, reload
@@ -49,7 +47,7 @@ def test_static_int8_runs_in_the_lite_interpreter_and_records_its_layers(tmp_pat
     lite = _load_for_lite_interpreter(str(tmp_path / "quantize-int8.ptl"))
     x = torch.rand(1, 3, 32, 32)
     assert torch.allclose(lite(x), model(x), atol=1e-4)
-    assert sum(t.numel() for t in LiteExporter.stored_tensors(tmp_path / "quantize-int8.ptl").values()
+    assert sum(t.numel() for t in get_format("ptl").stored_tensors(tmp_path / "quantize-int8.ptl").values()
                if t.dtype == torch.qint8) == sum(p.numel() for n, p in float_model.state_dict().items()
                                                    if n.endswith("weight") and p.dim() == 4)
 
@@ -155,7 +153,7 @@ def test_int8_pte_is_quantized_by_the_xnnpack_quantizer_and_segments_like_the_fl
     ex = rec["exporter"]
     assert ex["quantized"] is True and ex["delegation"]["non_delegated_ops"] == 0
     # int8 weights read back from the file: one per conv weight of the float model (BatchNorm folded in)
-    stored = EXPORTERS.get("pte").stored_tensors(m["dir"] / f"quantize-{level}.pte")
+    stored = get_format("pte").stored_tensors(m["dir"] / f"quantize-{level}.pte")
     int8 = sum(t.numel() for t in stored.values() if t.dtype == torch.int8)
     float_model = load_trained(m["checkpoint"]).method.float_weights
     conv_weights = sum(c.weight.numel() for c in float_model.modules() if isinstance(c, (torch.nn.Conv2d,
@@ -163,7 +161,7 @@ def test_int8_pte_is_quantized_by_the_xnnpack_quantizer_and_segments_like_the_fl
     assert 0.99 * conv_weights <= int8 <= conv_weights and rec["stored_by_dtype"]["int8"] == int8
     # ExecuTorch runs it; its Dice on the test images is the float model's, within what int8 costs
     images, masks = load_split(tiny_dataset, "test")
-    rt = RUNTIMES.get("pte")
+    rt = get_format("pte")
     program = rt.load(m["dir"] / f"quantize-{level}.pte")
     outs = torch.cat([rt.run(program, images[i : i + 1]) for i in range(len(images))])
     assert outs.shape == (len(images), 2, 32, 32)
@@ -184,7 +182,7 @@ def test_the_int8_ptl_holds_the_converted_graph_alone(int8_models):
     """The float weights the .pte is quantized from are the method's extra state, not the model's: the
     .ptl holds the int8 graph's tensors only, with no float32 conv weights, and no parameters are counted."""
     m = int8_models["int8"]
-    stored = LiteExporter.stored_tensors(m["dir"] / "quantize-int8.ptl")
+    stored = get_format("ptl").stored_tensors(m["dir"] / "quantize-int8.ptl")
     assert not any(t.dtype == torch.float32 and t.dim() == 4 for t in stored.values())
     assert m["ptl"]["stored_by_dtype"] == {"float32": 95, "int64": 1, "qint8": 7380}  # float32: biases, qparams
     model, _ = load_model(m["checkpoint"])

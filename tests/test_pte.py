@@ -12,13 +12,13 @@ from frbench.checkpoint import save_checkpoint
 from frbench.contract import ExportForm
 from frbench.data import load_split
 from frbench.errors import ExportError
-from frbench.export import EXPORTERS, UpdateFiles, export_model
-from frbench.export.pte_reader import read_pte
+from frbench.export import UpdateFiles, export_model
+from frbench.formats import get_format
+from frbench.formats.pte.reader import read_pte
 from frbench.methods import get_method
 from frbench.methods.quantize.xnnpack import quantize_for_xnnpack
 from frbench.models import UNet, UNetConfig
 from frbench.report.summary import gather
-from frbench.runtimes import RUNTIMES
 
 KEY = {"method": "baseline", "level": "dense", "seed": 0, "fmt": "pte"}
 PLAN = {"warmup": 2, "iters": 5, "threads": 1, "timeout_s": 120, "dice_images": 0}
@@ -66,8 +66,8 @@ def test_stored_tensors_are_the_weights_in_the_file(tiny_dataset, tmp_path):
     torch.manual_seed(1)
     model = UNet(UNetConfig.from_dict(dict(width=4, depth=2, norm="none", bias=True))).eval()
     images, _ = load_split(tiny_dataset, "test")
-    EXPORTERS.get("pte").write(ExportForm(model), images[:1], tmp_path / "m.pte")
-    stored = EXPORTERS.get("pte").stored_tensors(tmp_path / "m.pte")
+    get_format("pte").write(ExportForm(model), images[:1], tmp_path / "m.pte")
+    stored = get_format("pte").stored_tensors(tmp_path / "m.pte")
     assert len(stored) == len(model.state_dict())
     got = torch.sort(torch.cat([t.flatten() for t in stored.values()])).values
     want = torch.sort(torch.cat([t.flatten() for t in model.state_dict().values()])).values
@@ -80,7 +80,7 @@ def test_stored_tensors_are_the_weights_in_the_file(tiny_dataset, tmp_path):
     assert at > 0
     data[at:at + 4] = torch.tensor([123.0]).numpy().tobytes()
     (tmp_path / "damaged.pte").write_bytes(bytes(data))
-    damaged = torch.cat([t.flatten() for t in EXPORTERS.get("pte").stored_tensors(tmp_path / "damaged.pte").values()])
+    damaged = torch.cat([t.flatten() for t in get_format("pte").stored_tensors(tmp_path / "damaged.pte").values()])
     assert (damaged == 123.0).sum() == 1
 
 
@@ -101,20 +101,20 @@ def test_runtime_equals_executorch_runtime_api(pte_export):
     from executorch.runtime import Runtime
 
     x = torch.rand(1, 3, 32, 32)
-    ours = RUNTIMES.get("pte").run(RUNTIMES.get("pte").load(pte_export[0]), x)
+    ours = get_format("pte").run(get_format("pte").load(pte_export[0]), x)
     theirs = Runtime.get().load_program(str(pte_export[0])).load_method("forward").execute([x])[0]
     assert torch.equal(ours, theirs)
 
 
 def test_runtime_sets_executorch_threads(pte_export):
-    from frbench.runtimes.executorch import set_threads
+    from frbench.formats.pte.runtime import set_threads
 
     before = torch.get_num_threads()
     try:
         torch.set_num_threads(1)
-        module = RUNTIMES.get("pte").load(pte_export[0])
+        module = get_format("pte").load(pte_export[0])
         assert set_threads(1) == 1
-        y = RUNTIMES.get("pte").run(module, torch.rand(1, 3, 32, 32))
+        y = get_format("pte").run(module, torch.rand(1, 3, 32, 32))
         assert y.shape == (1, 2, 32, 32)
     finally:
         torch.set_num_threads(before)
@@ -128,7 +128,7 @@ def test_truncated_pte_is_an_error_naming_the_file(pte_export, tmp_path):
         with pytest.raises(ExportError, match="model.pte"):
             read_pte(bad)
         with pytest.raises(RuntimeError, match="model.pte.*truncated or corrupt"):
-            RUNTIMES.get("pte").load(bad)
+            get_format("pte").load(bad)
 
 
 def test_int8_through_the_xnnpack_quantizer(tiny_dataset, tmp_path):
@@ -136,16 +136,16 @@ def test_int8_through_the_xnnpack_quantizer(tiny_dataset, tmp_path):
     model = UNet(UNetConfig.from_dict(dict(width=4, depth=2))).eval()
     images, _ = load_split(tiny_dataset, "test")
     program = quantize_for_xnnpack(model, images[:1], [images[i:i + 1] for i in range(len(images))])
-    facts = EXPORTERS.get("pte").write(ExportForm(model, program=program), images[:1], tmp_path / "q.pte")
+    facts = get_format("pte").write(ExportForm(model, program=program), images[:1], tmp_path / "q.pte")
     assert facts["quantized"] is True and facts["delegation"]["non_delegated_ops"] == 0
-    stored = EXPORTERS.get("pte").stored_tensors(tmp_path / "q.pte")
+    stored = get_format("pte").stored_tensors(tmp_path / "q.pte")
     by_dtype = {}
     for t in stored.values():
         by_dtype[t.dtype] = by_dtype.get(t.dtype, 0) + t.numel()
     convs = (torch.nn.Conv2d, torch.nn.ConvTranspose2d)
     conv_weights = sum(m.weight.numel() for m in model.modules() if isinstance(m, convs))
     assert by_dtype[torch.int8] == conv_weights  # int8 weights, read from the file
-    rt = RUNTIMES.get("pte")
+    rt = get_format("pte")
     out = rt.run(rt.load(tmp_path / "q.pte"), images[:1])
     assert (out - model(images[:1])).abs().max() < 0.05
 

@@ -1,18 +1,8 @@
-"""The benchmark protocol and its runners: `host` (a subprocess per model) and,
-for an adb serial, `android` (the instrumented app). `runner_for(device)` picks."""
+"""The benchmark protocol and its runners: `host` (a subprocess per model) and, for an adb serial,
+`android` (the instrumented app). `runner_for(device)` picks (frbench.bench.runner)."""
 
-from ..registry import Registry
+from . import android, host  # noqa: F401  (register "android" and "host")
+from .plan import Plan
+from .runner import RUNNERS, Runner, get_runner, list_runners, register_runner, runner_for
 
-RUNNERS = Registry("benchmark runner")
-
-from . import host  # noqa: E402,F401  (registers "host")
-from . import android  # noqa: E402,F401  (registers "android")
-from .plan import Plan  # noqa: E402
-
-
-def runner_for(device: str):
-    """`host` runs here; anything else is an adb serial for the Android runner."""
-    return RUNNERS.get("host" if device == "host" else "android")(device)
-
-
-__all__ = ["RUNNERS", "Plan", "runner_for"]
+__all__ = ["RUNNERS", "Plan", "Runner", "get_runner", "list_runners", "register_runner", "runner_for"]

@@ -17,20 +17,22 @@ import tempfile
 from pathlib import Path
 
 from ..advice import STDERR_LOG_ENV, stderr_log
-from . import RUNNERS
 from .allocator import worker_env
 from .plan import Plan
 from .result import empty_result
+from .runner import Runner, register_runner
 
 
 def _tail(text: str, lines: int = 15) -> str:
     return "\n".join((text or "").strip().splitlines()[-lines:])
 
 
-@RUNNERS.register("host")
-class HostRunner:
+@register_runner
+class HostRunner(Runner):
+    name = "host"
+
     def __init__(self, device: str = "host"):
-        self.device = device
+        super().__init__(device)
 
     @staticmethod
     def worker_command(model: str, fmt: str, data: str, plan: Plan, out: Path, weights: str | None = None) -> list[str]:
@@ -63,6 +65,5 @@ class HostRunner:
                 return self._failed(model, fmt, plan, f"benchmark worker {how}:\n{_tail(proc.stderr)}")
             return json.loads(out.read_text())
 
-    @staticmethod
-    def _failed(model, fmt, plan, error: str) -> dict:
-        return empty_result(runner="host", model=model, fmt=fmt, plan=plan.to_dict(), error=error)
+    def _failed(self, model, fmt, plan, error: str) -> dict:
+        return empty_result(runner=self.name, model=model, fmt=fmt, plan=plan.to_dict(), error=error)

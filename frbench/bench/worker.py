@@ -21,10 +21,10 @@ from pathlib import Path
 import torch
 
 from .. import __version__
+from ..formats import get_format
 from ..hostinfo import host_facts, minor_faults, peak_rss_kb, rss_kb
 from ..io import atomic_write_json
 from ..metrics import dice_per_image, predict_mask
-from ..runtimes import RUNTIMES
 from .allocator import active_allocator
 from .plan import Plan
 from .result import empty_result, utc_now, with_stats
@@ -56,9 +56,9 @@ def bench_one(model: str, fmt: str, data: str, plan: Plan, weights: str | None =
     result = empty_result(runner="host", model=model, fmt=fmt, plan=plan.to_dict())
     result["device"] = host_facts()  # first: the load average before we add to it
     torch.set_num_threads(plan.threads)
-    runtime = RUNTIMES.get(fmt)
+    runtime = get_format(fmt)
     runtime.prepare()  # the runtime's own library: loaded before rss_before_load and outside load_ms
-    result["runtime"] = {"name": runtime.name, "version": runtime.version()}
+    result["runtime"] = {"name": runtime.runtime, "version": runtime.runtime_version()}
     result["metadata"] = {"date": utc_now(), "python": platform.python_version(), "torch": torch.__version__,
                           "frbench": __version__, "threads": torch.get_num_threads(),
                           "interop_threads": torch.get_num_interop_threads(), "timer": "time.perf_counter_ns",
@@ -75,6 +75,9 @@ def bench_one(model: str, fmt: str, data: str, plan: Plan, weights: str | None =
     module = runtime.load(model, weights)
     result["load_ms"] = (time.perf_counter_ns() - t0) / 1e6
     memory["rss_after_load"] = rss_kb()
+    session = runtime.session(module)  # how the runtime was set up (ONNX Runtime: its session options)
+    if session:
+        result["metadata"]["session"] = session
 
     def timed_run(_):
         return _timed_ms(lambda: runtime.run(module, x))

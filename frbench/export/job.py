@@ -29,14 +29,13 @@ import torch
 
 from ..contract import ExportForm
 from ..data import load_split, to_float
+from ..formats import Format, UpdateFiles, get_format
 from ..hostinfo import capped_threads
 from ..integrity import sha256_of
 from ..io import atomic_path, atomic_write_json
 from ..methods import load_trained
 from ..metrics import dice_per_image, predict_mask
 from ..provenance import stamp
-from ..runtimes import RUNTIMES
-from . import EXPORTERS, UpdateFiles
 
 FORMAT = 1
 
@@ -63,13 +62,13 @@ def count_numbers(tensors: dict) -> dict:
 
 
 @torch.no_grad()
-def fidelity(model, exported, runtime, images, masks) -> dict:
+def fidelity(model, exported, fmt: Format, images, masks) -> dict:
     """Run eager and exported models image by image (batch 1, as benchmarked)."""
     max_abs, eager_pred, export_pred = 0.0, [], []
     for i in range(len(images)):
         x = images[i : i + 1]
         ref = model(x)
-        out = runtime.run(exported, x)
+        out = fmt.run(exported, x)
         max_abs = max(max_abs, float((ref - out).abs().max()))
         eager_pred.append(predict_mask(ref))
         export_pred.append(predict_mask(out))
@@ -80,20 +79,20 @@ def fidelity(model, exported, runtime, images, masks) -> dict:
             "pixels_disagreeing": int((eager_pred != export_pred).sum())}
 
 
-def measure(exporter, path) -> dict:
+def measure(fmt: Format, path) -> dict:
     """What a phone downloads: the file's bytes, where they go, and the numbers it stores, read back from it."""
-    return {**file_facts(path), **count_numbers(exporter.stored_tensors(path)), "bytes_split": exporter.split(path)}
+    return {**file_facts(path), **count_numbers(fmt.stored_tensors(path)), "bytes_split": fmt.split(path)}
 
 
-def also_exported(exporter, form, example) -> dict:
+def also_exported(fmt: Format, form, example) -> dict:
     """Each of the form's other forms (`ExportForm.also`), written to a temporary file and measured:
     `{name}_export` -> bytes, gzip bytes, stored numbers, and how it was exported."""
     out = {}
     with tempfile.TemporaryDirectory(prefix="frbench-also-") as d:
         for name, model in form.also.items():
-            path = Path(d) / f"{name}.model"
-            how = exporter.write(ExportForm(model), example, path)
-            out[f"{name}_export"] = {**measure(exporter, path), "exporter": how}
+            path = Path(d) / f"{name}.{fmt.name}"
+            how = fmt.write(ExportForm(model), example, path)
+            out[f"{name}_export"] = {**measure(fmt, path), "exporter": how}
     return out
 
 
@@ -110,11 +109,11 @@ class TrainingImages:
 
 
 @torch.no_grad()
-def update_check(runtime, whole: str, files: UpdateFiles, example) -> float:
+def update_check(fmt: Format, whole: str, files: UpdateFiles, example) -> float:
     """The largest difference between the whole file's outputs and those of its program run with its
     weights file, on the benchmark input (0.0: the update reproduces the model)."""
-    return float((runtime.run(runtime.load(files.program, files.weights), example)
-                  - runtime.run(runtime.load(whole), example)).abs().max())
+    return float((fmt.run(fmt.load(files.program, files.weights), example)
+                  - fmt.run(fmt.load(whole), example)).abs().max())
 
 
 def export_model(*, key: dict, checkpoint: str, data: str, out: str, record_out: str, threads: int | None = None,
@@ -123,32 +122,31 @@ def export_model(*, key: dict, checkpoint: str, data: str, out: str, record_out:
     also the same model as program plus weights file (a weights-only update), run against the whole file."""
     if threads:
         torch.set_num_threads(capped_threads(threads))
-    fmt = key["fmt"]
     record = {"format": FORMAT, "key": key, "checkpoint": str(checkpoint), "file": str(out), "error": None}
     try:
         method, model, _ = load_trained(checkpoint)
-        exporter, runtime = EXPORTERS.get(fmt), RUNTIMES.get(fmt)
-        runtime.prepare()  # the same engine settings as the benchmark, for the fidelity check
+        fmt = get_format(key["fmt"])
+        fmt.prepare()  # the same engine settings as the benchmark, for the fidelity check
         images, masks = load_split(data, "test")
         example = images[:1]
         t0 = time.monotonic()
-        form = method.export_form(fmt, model, example, calibration=TrainingImages(data))
+        form = method.export_form(fmt.name, model, example, calibration=TrainingImages(data))
         with atomic_path(out) as tmp:
-            record["exporter"] = exporter.write(form, example, tmp, update)
+            record["exporter"] = fmt.write(form, example, tmp, update)
         record["export_seconds"] = time.monotonic() - t0
         weights_update = record["exporter"].get("weights_update") or {}
         if update is not None and not weights_update.get("error"):
-            weights_update["max_abs_diff_vs_file"] = update_check(runtime, out, update, example)
+            weights_update["max_abs_diff_vs_file"] = update_check(fmt, out, update, example)
             # what the benchmark checks the pair against (frbench.bench.verify), as `sha256` for the file
             weights_update.update(program_sha256=sha256_of(update.program), data_sha256=sha256_of(update.weights))
         record["input_shape"] = list(example.shape)
-        record.update(measure(exporter, out))
-        record["graph"] = exporter.graph(out)  # compared with the baseline's in the summary
+        record.update(measure(fmt, out))
+        record["graph"] = fmt.graph(out)  # compared with the baseline's in the summary
         record["params_eager"] = sum(p.numel() for p in model.parameters())
         record.update(form.facts, method_facts=sorted(form.facts))  # what the method says of its file (FR: the floor)
-        record.update(also_exported(exporter, form, example))  # FR: the plain dense file of the same weights
-        record["runtime"] = {"name": runtime.name, "version": runtime.version()}
-        record["fidelity"] = fidelity(model, runtime.load(out), runtime, images, masks)
+        record.update(also_exported(fmt, form, example))  # FR: the plain dense file of the same weights
+        record["runtime"] = {"name": fmt.runtime, "version": fmt.runtime_version()}
+        record["fidelity"] = fidelity(model, fmt.load(out), fmt, images, masks)
     except Exception as e:  # noqa: BLE001 - any failure becomes an error row; the traceback goes to the log
         traceback.print_exc()
         record["error"] = f"{type(e).__name__}: {e}"

@@ -82,13 +82,13 @@ def stored_numbers(model: nn.Module, kept: dict[str, int] | None = None) -> int:
     return sum(kept.values()) + sum(t.numel() for t in _other_tensors(model))
 
 
-def rebuild(coeffs: Tensor, shape: List[int]) -> Tensor:
+def rebuild(coeffs: Tensor, shape: List[int], block: List[int]) -> Tensor:
     """Dense float32 weight of `shape` from its kept coefficients in zigzag order: put them at
-    zigzag ranks 0..K-1 of a leading block of zeros that holds those ranks, then take the N-D
-    inverse DCT of the whole tensor from that block (`dct.head_inverse`: three matrix products
-    for a conv weight, with only the first rows of each DCT matrix computed)."""
+    zigzag ranks 0..K-1 of `block`, a leading block of zeros that holds those ranks
+    (`zigzag.leading_block`), then take the N-D inverse DCT of the whole tensor from that block
+    (`dct.head_inverse`: three matrix products for a conv weight, with only the first rows of each
+    DCT matrix computed)."""
     k = coeffs.numel()
-    block = leading_block(shape, k)
     head = torch.zeros(block, dtype=torch.float32, device=coeffs.device)
     head.view(-1)[block_order(block, k).to(coeffs.device)] = coeffs.float()
     rows = [dct_rows(shape[d], block[d], torch.float32, coeffs.device) for d in range(len(shape))]
@@ -99,15 +99,16 @@ Unpacked = Tuple[List[Tensor], List[Optional[Tensor]], List[List[Optional[Tensor
 
 
 def unpack(coeffs: Tensor, extras: Tensor, layout: List[List[int]], bias_sizes: List[int],
-           norms: List[List[int]]) -> Unpacked:
+           norms: List[List[int]], blocks: List[List[int]]) -> Unpacked:
     """Every layer's dense weight and bias, and every norm's [weight, bias, running mean, running
-    var] (None where the config has none), from the compact storage."""
+    var] (None where the config has none), from the compact storage (`blocks`: each layer's
+    leading block)."""
     weights: List[Tensor] = []
     biases: List[Optional[Tensor]] = []
     params: List[List[Optional[Tensor]]] = []
     at, off = 0, 0
-    for row, size in zip(layout, bias_sizes):  # kept count and shape (4); bias length (0: none)
-        weights.append(rebuild(coeffs[at : at + row[0]], row[1:5]))
+    for i, (row, size) in enumerate(zip(layout, bias_sizes)):  # kept count and shape (4); bias length (0: none)
+        weights.append(rebuild(coeffs[at : at + row[0]], row[1:5], blocks[i]))
         at += row[0]
         bias: Optional[Tensor] = None
         if size > 0:
@@ -135,6 +136,30 @@ def double_conv(x: Tensor, net: Unpacked, layer: int, norm: int) -> Tensor:
     return x
 
 
+def unet_forward(x: Tensor, net: Unpacked, depth: int, bilinear: bool) -> Tensor:
+    """The UNet's forward (frbench.models.UNet) with the unpacked weights `net`: a free function, so that
+    TorchScript inlines it into the forward the file stores."""
+    weights, biases = net[0], net[1]
+    skips = [double_conv(x, net, 0, 0)]
+    layer = 2
+    for _ in range(depth):
+        skips.append(double_conv(torch.max_pool2d(skips[-1], [2, 2]), net, layer, layer))
+        layer += 2
+    y, norm = skips.pop(), layer
+    for _ in range(depth):
+        if bilinear:
+            y = torch.ops.aten.upsample_bilinear2d(y, None, True, [2.0, 2.0])
+        else:
+            y = torch.conv_transpose2d(y, weights[layer], biases[layer], [2, 2])
+            layer += 1
+        skip = skips.pop()
+        dy, dx = skip.size(2) - y.size(2), skip.size(3) - y.size(3)  # odd sizes: pad like milesial
+        y = torch.constant_pad_nd(y, [dx // 2, dx - dx // 2, dy // 2, dy - dy // 2])
+        y = double_conv(torch.cat([skip, y], 1), net, layer, norm)
+        layer, norm = layer + 2, norm + 2
+    return torch.conv2d(y, weights[layer], biases[layer])
+
+
 class CompactUNet(WeightsFromFile):
     """The deployable form of an FR UNet (frbench.models.UNet after `to_fr`; see the module
     docstring). Its layers in `fr_layers` order: inc, down1..D (two 3x3 convs each), then per
@@ -145,6 +170,7 @@ class CompactUNet(WeightsFromFile):
     bilinear: bool
     unpacked: bool
     layout: List[List[int]]  # per layer: its kept count and its shape (4)
+    blocks: List[List[int]]  # per layer: the leading block that holds its kept zigzag ranks
     bias_sizes: List[int]  # per layer: its bias's length, 0 without one
     norms: List[List[int]]  # per BatchNorm: channels, affine (0/1), running statistics (0/1)
     net: Unpacked
@@ -165,6 +191,7 @@ class CompactUNet(WeightsFromFile):
         self.norms = [[m.num_features, int(m.affine), int(m.track_running_stats)] for m in norms]
         self.register_buffer("coeffs", torch.cat([_kept_vector(layer) for layer in layers]))
         self.layout = [[layer.kept_count(), *layer.coeffs.shape] for layer in layers]
+        self.blocks = [leading_block(row[1:5], row[0]) for row in self.layout]
         self.bias_sizes = [0 if layer.bias is None else layer.bias.numel() for layer in layers]
         self.register_buffer("extras", torch.cat(extras) if extras else torch.zeros(0))
         self.hold_weights([self.coeffs, self.extras])
@@ -175,27 +202,21 @@ class CompactUNet(WeightsFromFile):
 
     def forward(self, x: Tensor) -> Tensor:
         if not self.unpacked:
-            self.net = unpack(self.coeffs, self.extras, self.layout, self.bias_sizes, self.norms)
+            self.net = unpack(self.coeffs, self.extras, self.layout, self.bias_sizes, self.norms, self.blocks)
             self.unpacked = True
-        weights, biases = self.net[0], self.net[1]
-        skips = [double_conv(x, self.net, 0, 0)]
-        layer = 2
-        for _ in range(self.depth):
-            skips.append(double_conv(torch.max_pool2d(skips[-1], [2, 2]), self.net, layer, layer))
-            layer += 2
-        y, norm = skips.pop(), layer
-        for _ in range(self.depth):
-            if self.bilinear:
-                y = torch.ops.aten.upsample_bilinear2d(y, None, True, [2.0, 2.0])
-            else:
-                y = torch.conv_transpose2d(y, weights[layer], biases[layer], [2, 2])
-                layer += 1
-            skip = skips.pop()
-            dy, dx = skip.size(2) - y.size(2), skip.size(3) - y.size(3)  # odd sizes: pad like milesial
-            y = torch.constant_pad_nd(y, [dx // 2, dx - dx // 2, dy // 2, dy - dy // 2])
-            y = double_conv(torch.cat([skip, y], 1), self.net, layer, norm)
-            layer, norm = layer + 2, norm + 2
-        return torch.conv2d(y, weights[layer], biases[layer])
+        return unet_forward(x, self.net, self.depth, self.bilinear)
+
+
+class GraphCompactUNet(CompactUNet):
+    """The compact form for a runtime whose graph is exported whole and folded at load (ONNX Runtime,
+    frbench.formats.onnx): every call unpacks (zigzag order, scatter, the DCT rows from `arange` and
+    `cos`, the three matrix products), so an exported graph holds the unpack itself and stores only
+    the coefficients and extras; the runtime's constant folding runs it once, when it loads the
+    file. Not for TorchScript: `CompactUNet` unpacks once itself."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        net = unpack(self.coeffs, self.extras, self.layout, self.bias_sizes, self.norms, self.blocks)
+        return unet_forward(x, net, self.depth, self.bilinear)
 
 
 def script_compact(fr_unet: nn.Module) -> torch.jit.ScriptModule:

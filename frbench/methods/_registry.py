@@ -17,30 +17,23 @@ from ..advice import rebuild_advice
 from ..checkpoint import load_checkpoint
 from ..contract import Method, MethodContext
 from ..errors import CheckpointError, ConfigError
-from ..registry import Registry
+from ..registry import PluginRegistry
 
 __all__ = ["Trained", "control_of", "get_method", "list_methods", "load_model", "load_trained", "register_method",
            "with_controls"]
 
-METHODS: Registry[type[Method]] = Registry("method")
+METHODS: PluginRegistry[type[Method]] = PluginRegistry(
+    "method", Method, error=ConfigError,
+    where="a method is a module frbench/methods/NAME.py with a @register_method class")
 
 
 def register_method(cls: type[Method]) -> type[Method]:
     """Class decorator: register `cls` under `cls.name` (each job makes its own instance)."""
-    name = cls.name
-    if not (isinstance(cls, type) and issubclass(cls, Method)):
-        raise TypeError(f"{cls!r}: @register_method takes a subclass of frbench.contract.Method")
-    if not name or not name.isidentifier() or name != name.lower():
-        raise ValueError(f"{cls.__module__}.{cls.__qualname__}: method name must be a lower-case identifier, got {name!r}")
-    METHODS.add(name, cls)
-    return cls
+    return METHODS.register_class(cls)
 
 
 def get_method(name: str) -> type[Method]:
     """The method class registered under `name`; a ConfigError naming the known ones otherwise."""
-    if name not in METHODS:
-        raise ConfigError(f"no method {name!r} is registered (known: {', '.join(METHODS.names())}); a method is a "
-                          f"module frbench/methods/{name}.py with a @register_method class")
     return METHODS.get(name)
 
 

@@ -60,6 +60,7 @@ from ..fr import (
     to_fr,
     updates_to_reach,
 )
+from ..fr.compact import GraphCompactUNet
 from ..models import UNet, UNetConfig
 from . import small_dense
 from ._registry import register_method
@@ -227,14 +228,20 @@ class FR(Method):
     def export_form(self, fmt, model, example, calibration=None):
         """`.ptl`: the compact module (kept coefficients as float16), measured beside the plain dense
         `.ptl` of the same weights (`dense_export`); `.pte`: the dense network with weights
-        idctn(coefficients), since ExecuTorch lowers constant weights. Both report the floor."""
+        idctn(coefficients), since ExecuTorch lowers constant weights; `.onnx`: the compact graph
+        (`GraphCompactUNet`: the unpack in the graph, folded by ONNX Runtime when it loads the file),
+        beside the plain dense `.onnx`. All report the floor."""
         kept = kept_counts(model)
-        facts = {"compact": fmt == "ptl", "kept_coefficients": sum(kept.values()), "fr_layers": len(kept),
+        facts = {"compact": fmt in ("ptl", "onnx"), "kept_coefficients": sum(kept.values()), "fr_layers": len(kept),
                  "floor_bytes": floor_bytes(model), "dense_params": self.dense_params}
         dense = dense_unet(model)[0].eval()  # biases an FR layer dropped (`layer_bias: false`) are zero there
         if fmt == "ptl":
             facts["storage_note"] = ("compact: the kept DCT coefficients as float16, first K in zigzag order; the dense "
                                      "weights are rebuilt once, at the first call (in first_inference_ms)")
             return ExportForm(model, program=CompactUNet(model).eval(), facts=facts, also={"dense": dense})
+        if fmt == "onnx":
+            facts["storage_note"] = ("compact: the kept DCT coefficients as float16, first K in zigzag order; the graph "
+                                     "rebuilds the dense weights, which ONNX Runtime folds once, at load (in load_ms)")
+            return ExportForm(model, program=GraphCompactUNet(model).eval(), facts=facts, also={"dense": dense})
         facts["storage_note"] = "dense: ExecuTorch lowers constant weights, so the file stores idctn(coefficients)"
         return ExportForm(dense, facts=facts)

@@ -14,6 +14,8 @@ def figure_names(config: dict) -> list[str]:
         names.append("fr_kept_vs_dice")
     if len(config["devices"]) > 1 or config["devices"] == ["auto"]:
         names.append("host_vs_device")
+    if len(config["formats"]) > 1:
+        names.append("runtime_latency")
     if {"ptl", "pte"} <= set(config["formats"]):
         names.append("ptl_vs_pte")
     return names

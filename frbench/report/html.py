@@ -13,6 +13,7 @@ import pandas as pd
 
 from .controls import GROUP
 from .phone_memory import PHONE_REPORTED, reference_memory
+from .runtimes import DICE_TOLERANCE, runtime_table
 from .significance import TEST_NAME
 from .tables import answers, comparison, fmt_num, is_missing
 
@@ -81,7 +82,9 @@ def render_report(summary: pd.DataFrame, comparisons: pd.DataFrame, figures: dic
     threads = [str(t) for t in sorted({int(t) for t in ok["threads"].dropna()})] if "threads" in ok else []
     if "threads" in ok and ok["threads"].isna().any():
         threads.append("unknown")
+    runtime_formats, runtimes = runtime_table(summary)
     return _environment().get_template("report.html.j2").render(
+        runtimes=_records(runtimes), runtime_formats=runtime_formats, runtime_dice_tolerance=DICE_TOLERANCE,
         answers=_records(best), table=_records(table), rows=_records(summary), mixed=_records(mixed),
         failed=_records(failed), unstable=_records(unstable), convergence=convergence(summary),
         figures={name: _data_uri(path) for name, path in figures.items()}, threads=threads,

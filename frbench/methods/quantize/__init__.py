@@ -46,10 +46,12 @@ are the fine-tuned float UNet's; for int8_qat the QAT-trained float weights (eac
 weight and its fused BatchNorm, read from the prepared model before convert): PT2E
 post-training quantization of those is the `.pte` counterpart of the QAT graph (the
 fake-quantized ranges do not carry over). The flow is recorded as `pte_flow`, in the
-arch and in the `.pte`'s export record. `keep_float` applies to the `.ptl` only.
+arch and in the `.pte`'s export record. `keep_float` applies to the `.ptl` only. The int8 `.onnx`
+is made the same way with ONNX Runtime's own static quantization (QDQ; `onnx_qdq`, `onnx_flow`).
 
 Modules: `options` (schemes, engine, qconfig), `traceable` (the UNet FX can trace), `fx`
-(prepare, calibrate, convert, what ran int8), `weight_only`, `xnnpack` (the `.pte`'s int8).
+(prepare, calibrate, convert, what ran int8), `weight_only`, `xnnpack` (the `.pte`'s int8), `onnx_qdq`
+(the `.onnx`'s int8).
 """
 
 from __future__ import annotations
@@ -66,11 +68,14 @@ from ...models import UNet, UNetConfig
 from .._common import PostTraining, example_input, unet_config
 from .._registry import register_method
 from .fx import calibrate, fx_convert, fx_prepare, layer_record, qat_float_weights
+from .onnx_qdq import onnx_flow, quantize_for_onnxruntime
 from .options import FX_SCHEMES, WEIGHT_ONLY, describe_qconfig, options, parse_scheme, qconfig_mapping, use_engine
 from .traceable import up_padding, with_static_ups
 from .weight_only import weight_only
 from .xnnpack import pte_flow, quantize_for_xnnpack
 
+#: formats whose int8 file is made at export by the runtime's own quantizer: (quantize, flow in words)
+RUNTIME_INT8 = {"pte": (quantize_for_xnnpack, pte_flow), "onnx": (quantize_for_onnxruntime, onnx_flow)}
 FLOAT_WEIGHTS = "float_weights."  # the checkpoint's `extra` entries: the float UNet the int8 .pte is quantized from
 
 
@@ -162,24 +167,27 @@ class Quantize(PostTraining):
             self.float_weights.eval()
 
     def export_form(self, fmt, model, example, calibration=None):
-        if fmt != "pte" or self.scheme in WEIGHT_ONLY:
+        """`.ptl`: the FX-converted model; `.pte` and `.onnx` of an int8 scheme: the float weights quantized by
+        that runtime's own tool (the XNNPACK quantizer; ONNX Runtime's static quantization)."""
+        if fmt not in RUNTIME_INT8 or self.scheme in WEIGHT_ONLY:
             return ExportForm(model)
-        return ExportForm(model, program=self._int8_program(example, calibration),
-                          facts={"pte_flow": self.facts["pte_flow"]})
+        quantize, flow = RUNTIME_INT8[fmt]
+        return ExportForm(model, program=self._int8_program(fmt, quantize, example, calibration),
+                          facts={f"{fmt}_flow": self.facts.get(f"{fmt}_flow") or flow(self.facts)})
 
-    def _int8_program(self, example, calibration):
-        """The float weights through the XNNPACK quantizer, calibrated one image at a time (the
+    def _int8_program(self, fmt, quantize, example, calibration):
+        """The float weights through the runtime's quantizer, calibrated one image at a time (the
         program's static shape) on the first `calibration_images` training images."""
         where, n = f"quantize/{self.scheme}", self.facts["calibration_images"]
         if self.float_weights is None:
-            raise ExportError(f"{where}: this checkpoint lacks the float weights that the int8 .pte is quantized from "
+            raise ExportError(f"{where}: this checkpoint lacks the float weights that the int8 .{fmt} is quantized from "
                               f"(no `{FLOAT_WEIGHTS}` entries in its `extra`); rebuild it and its exports with "
                               f"`{snakemake_command('--forcerun', 'quantize')}`")
         if calibration is None:
-            raise ExportError(f"{where}: the int8 .pte is quantized at export by the XNNPACK quantizer, which "
+            raise ExportError(f"{where}: the int8 .{fmt} is quantized at export by its runtime's quantizer, which "
                               f"calibrates on {n} training images; pass `calibration` (the export job, "
                               "frbench.export.export_model, passes the dataset's training images)")
         images = calibration(n).float()
         if len(images) == 0:
-            raise ExportError(f"{where}: the dataset has no training images to calibrate the int8 .pte")
-        return quantize_for_xnnpack(self.float_weights, example, [images[i : i + 1] for i in range(len(images))])
+            raise ExportError(f"{where}: the dataset has no training images to calibrate the int8 .{fmt}")
+        return quantize(self.float_weights, example, [images[i : i + 1] for i in range(len(images))])

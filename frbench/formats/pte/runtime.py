@@ -28,8 +28,7 @@ from dataclasses import dataclass
 
 import torch  # before the extension: it links against libtorch
 
-from ..advice import rebuild_advice, stderr_log
-from . import RUNTIMES
+from ...advice import rebuild_advice, stderr_log
 
 
 def _lib():
@@ -52,12 +51,11 @@ def set_threads(n: int) -> int:
     return lib._threadpool_get_thread_count()
 
 
-@RUNTIMES.register("pte")
 class ExecuTorchRuntime:
-    name = "executorch"
+    """The host runtime side of `frbench.formats.pte.ExecuTorchFormat`."""
 
     @staticmethod
-    def version() -> str:
+    def runtime_version() -> str:
         from executorch.version import __version__
 
         return __version__

@@ -3,16 +3,14 @@
 import torch
 from torch.jit.mobile import _load_for_lite_interpreter
 
-from ..advice import rebuild_advice
-from . import RUNTIMES
+from ...advice import rebuild_advice
 
 
-@RUNTIMES.register("ptl")
 class LiteRuntime:
-    name = "pytorch-lite"
+    """The host runtime side of `frbench.formats.ptl.LiteFormat`."""
 
     @staticmethod
-    def version() -> str:
+    def runtime_version() -> str:
         return torch.__version__
 
     @staticmethod

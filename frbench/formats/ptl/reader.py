@@ -21,8 +21,8 @@ from pathlib import Path
 import torch
 import torch.jit._pickle
 
-from ..advice import rebuild_advice
-from ..errors import ExportError
+from ...advice import rebuild_advice
+from ...errors import ExportError
 
 #: a record of the archive is program, weights or container (`split`)
 PROGRAM = ("bytecode.pkl", "code/", "constants/")  # constants/: tensors the bytecode loads as constants

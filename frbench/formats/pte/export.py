@@ -19,7 +19,7 @@ Eager-mode quantized modules (`torch.ao.nn.quantized`, what `.ptl` runs) cannot 
 way and are refused with an `ExportError` naming them: the export record gets the error, the
 other formats go on.
 
-`stored_tensors` and `graph` read the file back (`frbench.export.pte_reader`).
+`stored_tensors` and `graph` read the file back (`frbench.formats.pte.reader`).
 """
 
 from __future__ import annotations
@@ -33,12 +33,12 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from ..contract import ExportForm
-from ..errors import ExportError
-from ..runtimes.executorch import ExecuTorchRuntime
-from . import EXPORTERS, UpdateFiles
-from .pte_reader import BACKEND, read_pte, read_pte_graph
-from .pte_update import weights_update
+from ...contract import ExportForm
+from ...errors import ExportError
+from .. import UpdateFiles
+from .reader import BACKEND, read_pte, read_pte_graph
+from .runtime import ExecuTorchRuntime
+from .update import weights_update
 
 
 @contextmanager
@@ -101,8 +101,9 @@ def _is_quantized(by_op: dict) -> bool:
     return any("quantize_per_" in op for op in by_op)
 
 
-@EXPORTERS.register("pte")
 class ExecuTorchExporter:
+    """The `.pte` side of `frbench.formats.pte.ExecuTorchFormat`: write, and read back."""
+
     @staticmethod
     def write(form: ExportForm, example, path, update: UpdateFiles | None = None) -> dict:
         from executorch.backends.xnnpack.partition.xnnpack_partitioner import XnnpackPartitioner
@@ -117,7 +118,7 @@ class ExecuTorchExporter:
             update = None if update is None else weights_update(form, example, update)
         Path(path).write_bytes(buffer)
         contents = read_pte(path)
-        return {"executorch": ExecuTorchRuntime.version(), "torch": torch.__version__,
+        return {"executorch": ExecuTorchRuntime.runtime_version(), "torch": torch.__version__,
                 "partitioner": "XnnpackPartitioner", "backend": BACKEND,
                 "quantized": _is_quantized(ops["delegated_by_op"]) or _is_quantized(ops["non_delegated_by_op"]),
                 "delegation": ops, "storage": contents.storage,

@@ -29,11 +29,12 @@ import torch.backends.xnnpack
 import torch.nn as nn
 from torch import Tensor
 
-from ..contract import ExportForm
-from ..errors import ExportError
-from ..weights_file import WeightsFromFile, gather_by_dtype, weights_file_bytes
-from . import EXPORTERS, UpdateFiles, ptl_reader
-from .graph import graph_record
+from ...contract import ExportForm
+from ...errors import ExportError
+from ...weights_file import WeightsFromFile, gather_by_dtype, weights_file_bytes
+from .. import UpdateFiles
+from ..graph import graph_record
+from . import reader as ptl_reader
 
 #: the archives the lite interpreter reads (`torch/csrc/jit/mobile/import.cpp`): each a pickle `NAME.pkl`
 #: and the tensor records it points to, `NAME/` (`constants/` holds the tensors a traced program keeps
@@ -105,8 +106,9 @@ def _weights_update(form: ExportForm, program: torch.jit.ScriptModule, files: Up
             "slots": [[str(t.dtype).removeprefix("torch."), t.numel()] for t in program.slots]}
 
 
-@EXPORTERS.register("ptl")
 class LiteExporter:
+    """The `.ptl` side of `frbench.formats.ptl.LiteFormat`: write, and read back."""
+
     @staticmethod
     def write(form: ExportForm, example, path, update: UpdateFiles | None = None) -> dict:
         program = _program(form, example)

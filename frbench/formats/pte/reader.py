@@ -26,9 +26,9 @@ from pathlib import Path
 
 import torch
 
-from ..advice import rebuild_advice
-from ..errors import ExportError
-from .graph import graph_record
+from ...advice import rebuild_advice
+from ...errors import ExportError
+from ..graph import graph_record
 
 BACKEND = "XnnpackBackend"
 _XNN_MAGIC = b"XH00"  # at bytes 4..8 of an XNNPACK delegate blob (XNNHeader)
@@ -177,7 +177,7 @@ def _delegate_blob(program, delegate) -> tuple[bytes, bool]:
 
 
 def read_pte_graph(path) -> dict:
-    """The graph a .pte runs (see frbench.export.graph): the execution plan's instructions in
+    """The graph a .pte runs (see frbench.formats.graph): the execution plan's instructions in
     order (kernel calls by operator name, delegate calls by backend), then inside each XNNPACK
     delegate its nodes in order; tensors: the plan's tensor values and the delegate's values,
     by dtype and shape. A delegate this module cannot decode contributes its blob's hash."""

@@ -22,8 +22,8 @@ import torch
 import torch.nn as nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
-from ..contract import ExportForm
-from . import UpdateFiles
+from ...contract import ExportForm
+from .. import UpdateFiles
 
 
 def fold_batchnorm(model: nn.Module) -> int:

@@ -40,176 +40,24 @@ this repository).
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-import shlex
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import BenchError
-from . import RUNNERS
-from .plan import Plan
-from .result import empty_result
+from ...errors import BenchError
+from ...formats import get_format
+from ..plan import Plan
+from ..result import empty_result
+from ..runner import Runner, register_runner
+from .app import REMOTE_DIR, component_for, find_apk, package_for, sh
+from .facts import facts_from, parse_cpu_list, parse_getprop
+from .instrument import parse_instrument_output, result_from_output
 
-APP_PACKAGE = "org.frbench.bench"  # + "." + fmt: the flavor's applicationId suffix
-INSTRUMENTATION_CLASS = "org.frbench.bench.BenchInstrumentation"
-REMOTE_DIR = "/data/local/tmp/frbench"
 INSTRUMENT_MARGIN_S = 120.0  # process start, model push already done; on top of plan.timeout_s
 BOOT_TIMEOUT_S = 300.0
-STATUS_PREFIX = "INSTRUMENTATION_STATUS: "
-RESULT_PREFIX = "INSTRUMENTATION_RESULT: "
-REPO = Path(__file__).resolve().parents[2]
-
-
-def package_for(fmt: str) -> str:
-    return f"{APP_PACKAGE}.{fmt}"
-
-
-def component_for(fmt: str) -> str:
-    return f"{package_for(fmt)}/{INSTRUMENTATION_CLASS}"
-
-
-def sh(*argv) -> str:
-    """One shell command line with every word quoted."""
-    return shlex.join(str(a) for a in argv)
-
-
-def find_apk(fmt: str) -> Path | None:
-    name = f"app-{fmt}-debug.apk"
-    candidates = []
-    if os.environ.get("FRBENCH_APK_DIR"):
-        candidates.append(Path(os.environ["FRBENCH_APK_DIR"]) / name)
-    gradle_out = Path("android_bench/app/build/outputs/apk") / fmt / "debug" / name
-    candidates += [gradle_out, REPO / gradle_out]
-    return next((p for p in candidates if p.is_file()), None)
-
-
-# --- am instrument output ------------------------------------------------------------------
-
-
-@dataclass
-class InstrumentOutput:
-    """What `am instrument -w -r` printed, by key. Values can span lines (a stack trace), so a
-    line that starts no record continues the value before it."""
-
-    status: dict = field(default_factory=dict)  # the last value of every status key
-    result: dict = field(default_factory=dict)  # INSTRUMENTATION_RESULT keys
-    code: int | None = None  # INSTRUMENTATION_CODE (-1 = Activity.RESULT_OK)
-    failed: str | None = None  # INSTRUMENTATION_FAILED: <component>
-    aborted: str | None = None  # INSTRUMENTATION_ABORTED: <reason>
-    text: str = ""
-
-    def get(self, key: str):
-        return self.result.get(key, self.status.get(key))
-
-    def tail(self, lines: int = 12) -> str:
-        return "\n".join(self.text.strip().splitlines()[-lines:])
-
-
-def parse_instrument_output(text: str) -> InstrumentOutput:
-    out = InstrumentOutput(text=text)
-    target, key = None, None
-    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
-        if line.startswith(STATUS_PREFIX) or line.startswith(RESULT_PREFIX):
-            target = out.status if line.startswith(STATUS_PREFIX) else out.result
-            body = line.split(": ", 1)[1]
-            key, _, value = body.partition("=")
-            target[key] = value
-        elif line.startswith("INSTRUMENTATION_STATUS_CODE:"):
-            target, key = None, None
-        elif line.startswith("INSTRUMENTATION_CODE:"):
-            target, key = None, None
-            try:
-                out.code = int(line.split(":", 1)[1].strip())
-            except ValueError:
-                out.code = None
-        elif "INSTRUMENTATION_FAILED:" in line:
-            target, key = None, None
-            out.failed = line.split("INSTRUMENTATION_FAILED:", 1)[1].strip()
-        elif line.startswith("INSTRUMENTATION_ABORTED:"):
-            target, key = None, None
-            out.aborted = line.split(":", 1)[1].strip()
-        elif target is not None and key is not None:
-            target[key] += "\n" + line
-    return out
-
-
-def result_from_output(out: InstrumentOutput, serial: str, fmt: str, read_file=None) -> dict:
-    """The app's result, or a BenchError saying why there is none. `read_file(path)` fetches
-    the result file the app names when the JSON did not fit in the status bundle."""
-    text = out.get("result_json")
-    if text is None and read_file is not None and out.get("result_file"):
-        text = read_file(out.get("result_file").strip())
-    if text is not None and text.strip():
-        try:
-            result = json.loads(text.strip())
-        except json.JSONDecodeError as e:
-            raise BenchError(f"android {serial}: the app's result is not valid JSON ({e.msg} at column {e.colno}): "
-                             f"{text.strip()[:200]!r}") from None
-        if not isinstance(result, dict):
-            raise BenchError(f"android {serial}: the app's result is not a JSON object: {text.strip()[:200]!r}")
-        return result
-    short = out.get("shortMsg")
-    if out.failed:
-        why = out.status.get("Error") or out.get("Error") or "the instrumentation could not start"
-        raise BenchError(f"android {serial}: INSTRUMENTATION_FAILED for {out.failed}: {why.strip()}. Is the {fmt} APK "
-                         f"installed (`adb -s {serial} shell pm list instrumentation`)? Build it: android_bench/README.md")
-    if short and "crash" in short.lower():
-        long_msg = (out.get("longMsg") or "").strip()
-        raise BenchError(f"android {serial}: process crashed ({short.strip()}{': ' + long_msg[:500] if long_msg else ''}); "
-                         f"a native crash in the runtime cannot be caught by the app: see `adb -s {serial} logcat -d`")
-    if out.aborted:
-        raise BenchError(f"android {serial}: instrumentation aborted: {out.aborted}")
-    if out.code is None:
-        raise BenchError(f"android {serial}: `am instrument` ended without INSTRUMENTATION_CODE (did the device "
-                         f"disconnect?); last output:\n{out.tail()}")
-    raise BenchError(f"android {serial}: instrumentation finished (code {out.code}) without a result"
-                     f"{' (' + short.strip() + ')' if short else ''}; last output:\n{out.tail()}")
-
-
-# --- device facts --------------------------------------------------------------------------
-
-
-def parse_getprop(text: str) -> dict[str, str]:
-    """`getprop` with no argument prints `[key]: [value]` lines."""
-    props = {}
-    for line in text.splitlines():
-        line = line.strip()
-        if line.startswith("[") and "]: [" in line and line.endswith("]"):
-            key, value = line[1:-1].split("]: [", 1)
-            props[key] = value
-    return props
-
-
-def parse_cpu_list(text: str) -> int | None:
-    """`/sys/devices/system/cpu/possible`, e.g. `0-7` or `0-3,6`: the number of cores."""
-    total = 0
-    try:
-        for part in text.strip().split(","):
-            lo, _, hi = part.partition("-")
-            total += int(hi or lo) - int(lo) + 1
-    except ValueError:
-        return None
-    return total or None
-
-
-def facts_from(props: dict[str, str], cpus: int | None, serial: str) -> dict:
-    sdk = props.get("ro.build.version.sdk", "")
-    qemu = props.get("ro.kernel.qemu") or None
-    boot_qemu = props.get("ro.boot.qemu") or None
-    return {"kind": "android", "serial": serial, "model": props.get("ro.product.model"),
-            "manufacturer": props.get("ro.product.manufacturer"), "abi": props.get("ro.product.cpu.abi"),
-            "abis": props.get("ro.product.cpu.abilist"), "sdk": int(sdk) if sdk.isdigit() else None,
-            "release": props.get("ro.build.version.release"), "cores": cpus,
-            "emulator": "1" in (qemu, boot_qemu), "kernel_qemu": qemu, "hardware": props.get("ro.hardware"),
-            "fingerprint": props.get("ro.build.fingerprint")}
-
-
-# --- the runner ----------------------------------------------------------------------------
 
 
 def _adb_connect(serial: str):
@@ -226,14 +74,18 @@ def _is_timeout(e: BaseException) -> bool:
     return isinstance(e, (AdbTimeout, TimeoutError))
 
 
-@RUNNERS.register("android")
-class AndroidRunner:
-    """`AndroidRunner(serial)` talks to that device through the adb server. Tests pass
+@register_runner
+class AndroidRunner(Runner):
+    """The plan run by the benchmark app, one `am instrument` per model (this module's docstring).
+    `AndroidRunner(serial)` talks to that device through the adb server. Tests pass
     `device=` (an adbutils.AdbDevice look-alike: `shell(cmd, timeout=)`, `sync.push(src, dst,
     mode=)`, `sync.read_bytes(path)`, `install(path, nolaunch=, silent=)`) or `connect=`."""
 
+    name = "android"
+
     def __init__(self, serial: str, *, device=None, connect=None, boot_timeout_s: float = BOOT_TIMEOUT_S,
                  poll_s: float = 2.0, sleep=time.sleep, clock=time.monotonic):
+        super().__init__(serial)
         self.serial = serial
         self._device = device
         self._connect = connect or _adb_connect
@@ -365,6 +217,7 @@ class AndroidRunner:
         facts, remote_model, remote_weights, remote_out, timed_out = None, None, None, None, False
         meta: dict = {"serial": self.serial, "component": component_for(fmt)}
         try:
+            meta["app_runner"] = get_format(fmt).android_runner  # the flavor's Java runner (android_bench/)
             self.wait_for_boot()
             facts = self.device_facts()
             meta.update(self.ensure_installed(fmt, log))
@@ -395,7 +248,7 @@ class AndroidRunner:
             error = str(e) if isinstance(e, BenchError) else (
                 f"android {self.serial}: {type(e).__name__}: {e} (is the device still attached? `adb devices`)")
             print(error, file=log, flush=True)
-            result = empty_result(runner="android", model=model, fmt=fmt, plan=plan.to_dict(), error=error)
+            result = empty_result(runner=self.name, model=model, fmt=fmt, plan=plan.to_dict(), error=error)
         finally:
             self._cleanup(fmt, remote_model, timed_out, log)
         return self._complete(result, model, remote_model, facts, meta, weights, remote_weights)
