@@ -86,13 +86,15 @@ def decide(summary: pd.DataFrame, dice: pd.DataFrame, comparisons: pd.DataFrame,
 
 def _loss(row: dict, dice: pd.DataFrame, baseline: tuple[str, str] | None, budget: float) -> dict:
     """The row's loss against the baseline on its format and device, its interval, and its test's p."""
-    empty = {"loss_vs_baseline": math.nan, "loss_low": math.nan, "loss_high": math.nan, "p": math.nan, "interval": None}
+    empty = {"loss_vs_baseline": math.nan, "loss_low": math.nan, "loss_high": math.nan, "p": math.nan, "interval": None,
+             "reference": False}
     if row["own_dense"]:
         return {**empty, "note": "compared with its own dense network, on its own test images"}
     if baseline is None:
         return {**empty, "note": "the study has no baseline"}
     if (row["method"], row["level"]) == baseline:
-        return {**empty, "loss_vs_baseline": 0.0, "loss_low": 0.0, "loss_high": 0.0, "note": "the baseline itself"}
+        return {**empty, "loss_vs_baseline": 0.0, "loss_low": 0.0, "loss_high": 0.0, "reference": True,
+                "note": "the baseline itself"}
     where = (dice["fmt"] == row["fmt"]) & (dice["device"] == row["device"])
     base = dice[where & (dice["method"] == baseline[0]) & (dice["level"] == baseline[1])]
     mine = dice[where & (dice["method"] == row["method"]) & (dice["level"] == row["level"])]
@@ -101,7 +103,7 @@ def _loss(row: dict, dice: pd.DataFrame, baseline: tuple[str, str] | None, budge
                                  f"{row['fmt']}/{row['device']}"}
     loss = paired(base, mine).within(DIFFERENCE_RANGE)
     return {"loss_vs_baseline": loss.mean, "loss_low": loss.low, "loss_high": loss.high, "p": loss.p_against(budget),
-            "interval": loss, "note": None}
+            "interval": loss, "reference": False, "note": None}
 
 
 def _quality(table: pd.DataFrame, budget: float) -> pd.DataFrame:
@@ -113,7 +115,7 @@ def _quality(table: pd.DataFrame, budget: float) -> pd.DataFrame:
     table["quality"] = UNDECIDED
     table.loc[decided & (table["loss_vs_baseline"] < budget), "quality"] = KEEPS
     table.loc[decided & (table["loss_vs_baseline"] > budget), "quality"] = LOSES
-    table.loc[table["note"].eq("the baseline itself"), "quality"] = KEEPS
+    table.loc[table["reference"], "quality"] = KEEPS  # the baseline: its loss against itself is nil
     tested = table["p"].notna().groupby([table["fmt"], table["device"]]).transform("sum")
     seeds, notes = [], []
     for r, family_size in zip(table.to_dict("records"), tested):
@@ -126,7 +128,7 @@ def _quality(table: pd.DataFrame, budget: float) -> pd.DataFrame:
         notes.append("; ".join(x for x in (r["note"], why) if isinstance(x, str)) or None)
     table["seeds_to_decide"] = pd.array(seeds, dtype="Int64")
     table["note"] = notes
-    return table.drop(columns=["p", "interval"])
+    return table.drop(columns=["p", "interval", "reference"])
 
 
 def _ratios(table: pd.DataFrame) -> pd.DataFrame:
@@ -142,7 +144,8 @@ def _ratios(table: pd.DataFrame) -> pd.DataFrame:
 
 def _picks(table: pd.DataFrame) -> pd.DataFrame:
     """`picked` (smallest file) and `picked_fastest` per method; `overall` over every model."""
-    eligible = table["quality"].eq(KEEPS) & ~table["export_broken"] & ~table["own_dense"] & table["seeds"].gt(0)
+    eligible = (table["quality"].eq(KEEPS) & ~table["export_broken"] & ~table["own_dense"] & table["seeds"].gt(0)
+                & table["file_bytes"].notna() & table["p50_ms"].notna())
     table["picked"] = table["picked_fastest"] = False
     table["overall"] = ""
     methods = eligible & ~table["role"].eq("baseline")
