@@ -10,9 +10,8 @@ generalizability theory):
     Var(mean) = var_a / S + var_b / I + var_e / (S I)
               = (MS_seeds + MS_images - MS_residual) / (S I)
 
-with the image component kept at zero or above, the seed mean square always in (a seed
-component too small to estimate is not taken for none: `MeanSquares.variance_of_mean`), and
-Satterthwaite's degrees of freedom for the Student t quantile. A comparison pairs the same seed
+with each variance component kept at zero or above, and Satterthwaite's degrees of freedom
+for the Student t quantile. A comparison pairs the same seed
 and the same image of two models (their difference is such a table too), so what both share (a
 hard image, the baseline a seed fine-tunes) cancels. With one seed the interval is the paired
 t-test over images (`scipy.stats.ttest_rel`), with one image per seed the t-test over seeds:
@@ -63,16 +62,14 @@ class MeanSquares:
     def variance_of_mean(self) -> tuple[float, float]:
         """Var(mean) and its Satterthwaite degrees of freedom (see the module docstring)."""
         s, i = self.seeds, self.images
-        # S*I*Var(mean) = MS_seeds + MS_images - MS_residual. The seed mean square is always kept: with
-        # three seeds a small seed component cannot be told from none, and dropping it whenever its
-        # estimate falls below zero (a pretest) makes the degrees of freedom jump from 2 to hundreds
-        # between two runs that differ by noise. The image component, estimated from hundreds of
-        # images, is kept at zero or above: below zero its two terms drop out.
-        terms = [(1.0, self.seeds_ms, s - 1)]
-        if self.images_ms > self.residual_ms:
-            terms += [(1.0, self.images_ms, i - 1), (-1.0, self.residual_ms, (s - 1) * (i - 1))]
+        # S*I*Var(mean) = MS_seeds + MS_images - MS_residual; a factor whose mean square is under the
+        # residual's has a variance component below zero, taken as zero: its two terms drop out.
+        with_seeds, with_images = self.seeds_ms > self.residual_ms, self.images_ms > self.residual_ms
+        terms = [(1.0, self.seeds_ms, s - 1)] if with_seeds else []
+        terms += [(1.0, self.images_ms, i - 1)] if with_images else []
+        terms += [(1.0 - with_seeds - with_images, self.residual_ms, (s - 1) * (i - 1))]
         total = sum(c * ms for c, ms, _ in terms)
-        df = total**2 / sum((c * ms) ** 2 / d for c, ms, d in terms) if total > 0 else s * i - 1.0
+        df = total**2 / sum((c * ms) ** 2 / d for c, ms, d in terms if c) if total > 0 else s * i - 1.0
         return total / (s * i), df
 
 
