@@ -93,10 +93,21 @@ def cmd_summarize(a):
     atomic_write_text(a.out, results.summary.to_csv(index=False))
 
 
+def cmd_answers(a):
+    import pandas as pd
+
+    from .io import atomic_write_text
+    from .report.decisions import decide
+
+    answers = decide(pd.read_csv(a.summary), pd.read_csv(a.dice), pd.read_csv(a.comparisons),
+                     budget=a.config_json["report"]["dice_budget"])
+    atomic_write_text(a.out, answers.to_csv(index=False))
+
+
 def cmd_figures(a):
     from .report.figures import write_figures
 
-    write_figures(a.summary, a.samples, a.curves, a.comparisons, a.names, a.outdir, a.config_json["report"])
+    write_figures(a.summary, a.samples, a.curves, a.comparisons, a.answers, a.names, a.outdir, a.config_json["report"])
 
 
 def cmd_report(a):
@@ -108,6 +119,7 @@ def cmd_report(a):
     from .io import atomic_write_json, atomic_write_text
     from .provenance import collect
     from .report import render_report
+    from .report.tables import read_optional_csv
 
     summary = pd.read_csv(a.summary)
     provenance = collect(a.config_json)
@@ -118,9 +130,11 @@ def cmd_report(a):
     # the target before --configfile, which would take `all` for one more config file
     rerun = snakemake_command(files=a.configfile.split() if a.configfile else [], cores="all")
     figures = {Path(f).stem: Path(f) for f in a.figures}
-    html = render_report(summary, pd.read_csv(a.comparisons), figures, provenance, rerun,
-                         dice_budget=a.config_json["report"]["dice_budget"],
-                         fidelity_tolerance=a.config_json["report"]["fidelity_tolerance"])
+    report = a.config_json["report"]
+    html = render_report(summary, pd.read_csv(a.comparisons), pd.read_csv(a.answers), figures, provenance, rerun,
+                         dice_budget=report["dice_budget"], fidelity_tolerance=report["fidelity_tolerance"],
+                         curves=read_optional_csv(a.curves) if a.curves else None,
+                         convergence_tolerance=report["convergence_tolerance"])
     atomic_write_text(a.out, html)
 
 
@@ -208,8 +222,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--comparisons", required=True, help="comparisons.csv: every model against its control")
     p.set_defaults(func=cmd_summarize)
 
+    p = sub.add_parser("answers", help="answers.csv: each model against the baseline (keeps, loses or undecided) and "
+                                       "the picks, from the study's tables")
+    _required(p, "summary", "dice", "comparisons", "out")
+    p.add_argument("--config-json", type=_json_arg, required=True, help='{"report": {...}}')
+    p.set_defaults(func=cmd_answers)
+
     p = sub.add_parser("figures", help="draw the figures (PNG, PDF) and tables (CSV, LaTeX) from the tables")
-    _required(p, "summary", "samples", "curves", "comparisons", "outdir")
+    _required(p, "summary", "samples", "curves", "comparisons", "answers", "outdir")
     p.add_argument("--names", nargs="+", required=True, help="the figures to draw")
     p.add_argument("--config-json", type=_json_arg, required=True, help='{"report": {...}}')
     p.set_defaults(func=cmd_figures)
@@ -217,6 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="render report.html from summary.csv, comparisons.csv and the figures")
     p.add_argument("--summary", required=True)
     p.add_argument("--comparisons", required=True)
+    p.add_argument("--answers", required=True, help="answers.csv (frbench answers)")
+    p.add_argument("--curves", help="curves.csv: the training epochs, for the baseline's convergence")
     p.add_argument("--figures", nargs="*", default=[], help="PNG files to embed")
     p.add_argument("--config-json", type=_json_arg, required=True, help="the whole config, as run")
     p.add_argument("--configfile", help="the config file, for the rerun line")

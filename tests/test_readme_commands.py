@@ -80,7 +80,7 @@ def checkout(tiny_study, tmp_path_factory):
     for part in ("workflow", "benchmarks", "tests", "pyproject.toml", "Makefile"):
         (d / part).symlink_to(ROOT / part)
     (d / "config").mkdir()
-    for name in ("tiny.yaml", "paper.yaml"):
+    for name in ("tiny.yaml", "paper.yaml", "wide.yaml"):
         shutil.copy(ROOT / "config" / name, d / "config" / name)
     config = yaml.safe_load((ROOT / "config" / "tiny.yaml").read_text())
     config["reference"] = {"dir": str(ROOT.parent / "shared" / "fr_reference"), "size": [64, 96]}

@@ -1,11 +1,13 @@
 """The report and the figures, from a fixed summary.csv (tests/data/summary.csv) with crafted rows:
-a baseline over two seeds, structured pruning (smaller, faster, measurably worse than its control),
-unstructured pruning (no smaller, no faster: compression on paper only; no measurable difference), int8
-with poor export fidelity and one failed seed, and a method label that is a script tag; their
-comparisons with their controls are tests/data/comparisons.csv. And a realistic full study
-(tests/data/summary_full.csv and comparisons_full.csv, written by tests/data/make_summary_full.py from a
-run of the default config: every method, level and control, three seeds, host and emulator, the FR
-paper's released model, `graph_differs`) for the width of the report's tables, the flags and verdicts."""
+a baseline over two seeds, structured pruning (smaller, faster, measurably worse than its control, yet
+keeping the baseline's quality), unstructured pruning (no smaller, no faster: compression on paper only;
+no measurable difference; undecided), int8 with poor export fidelity and one failed seed, and a method
+label that is a script tag (its export broke it); their comparisons with their controls are
+tests/data/comparisons.csv, their answer tests/data/answers.csv. And a realistic full study
+(tests/data/summary_full.csv, comparisons_full.csv, answers_full.csv and curves_full.csv, written by
+tests/data/make_summary_full.py from a run of the default config: every method, level and control, three
+seeds, host and emulator, the FR paper's released model, `graph_differs`) for the width of the report's
+tables, the flags, verdicts and the answer."""
 
 import json
 import re
@@ -13,19 +15,21 @@ import shutil
 import subprocess
 from html.parser import HTMLParser
 
+import markupsafe
 import pandas as pd
 import pytest
 
 from frbench.report import render_report, seed_table
 from frbench.report.figures import FIGURES, Tables, draw, figure_names, pareto_front, write_figures
 from frbench.report.html import fmt_num
-from frbench.report.tables import ANSWERS, COMPARISON, PAPER, answers, comparison, paper_table, printed, write_latex
+from frbench.report.tables import ANSWERS, COMPARISON, PAPER, comparison, paper_table, printed, write_latex
 
 from conftest import ROOT
 
 DATA = ROOT / "tests" / "data"
-SUMMARY, COMPARISONS = DATA / "summary.csv", DATA / "comparisons.csv"
+SUMMARY, COMPARISONS, ANSWERS_CSV = DATA / "summary.csv", DATA / "comparisons.csv", DATA / "answers.csv"
 SUMMARY_FULL, COMPARISONS_FULL = DATA / "summary_full.csv", DATA / "comparisons_full.csv"
+ANSWERS_FULL, CURVES_FULL = DATA / "answers_full.csv", DATA / "curves_full.csv"
 PROVENANCE = {"git": {"commit": "abc123", "dirty": True}, "config_hash": "h", "config": {"methods": {"x": "<b>"}},
               "packages": {"torch": "2.13.0"}, "python": "3.11", "host": {"cpu": "Test CPU", "machine": "x86_64",
                                                                          "system": "Linux"}}
@@ -37,27 +41,28 @@ def csv_fixture(path):
     return pytest.fixture(scope="module")(lambda: pd.read_csv(path))
 
 
-summary, comparisons = csv_fixture(SUMMARY), csv_fixture(COMPARISONS)  # hand-crafted
+summary, comparisons, answers = csv_fixture(SUMMARY), csv_fixture(COMPARISONS), csv_fixture(ANSWERS_CSV)  # crafted
 full, full_comparisons = csv_fixture(SUMMARY_FULL), csv_fixture(COMPARISONS_FULL)  # a real default study
+full_answers, full_curves = csv_fixture(ANSWERS_FULL), csv_fixture(CURVES_FULL)
 
 
 @pytest.fixture(scope="module")
-def html(summary, comparisons):
-    return render_report(summary, comparisons, {}, PROVENANCE, "snakemake --cores all all", dice_budget=0.01,
+def html(summary, comparisons, answers):
+    return render_report(summary, comparisons, answers, {}, PROVENANCE, "snakemake --cores all all", dice_budget=0.01,
                          fidelity_tolerance=1e-4)
 
 
 @pytest.fixture(scope="module")
-def full_html(full, full_comparisons):
-    return render_report(full, full_comparisons, {}, PROVENANCE, "snakemake --cores 2 all", dice_budget=0.02,
-                         fidelity_tolerance=1e-3)
+def full_html(full, full_comparisons, full_answers, full_curves):
+    return render_report(full, full_comparisons, full_answers, {}, PROVENANCE, "snakemake --cores 2 all",
+                         dice_budget=0.02, fidelity_tolerance=1e-3, curves=full_curves, convergence_tolerance=0.01)
 
 
 def test_comparison_means_and_intervals(summary, comparisons):
     t = comparison(summary, comparisons, 1e-4).set_index(["method", "level"])
     # Dice and its interval over seeds and images come from comparisons.csv; the rest is over seeds
     assert t.loc[("baseline", "dense"), "dice"] == pytest.approx(0.91)
-    assert t.loc[("baseline", "dense"), "dice_ci95"] == pytest.approx(0.06)
+    assert (t.loc[("baseline", "dense"), "dice_low"], t.loc[("baseline", "dense"), "dice_high"]) == (0.85, 0.97)
     # two seeds, sd = 0.01414: t(0.975, 1) * sd / sqrt(2) = 12.706 * 0.01
     base = seed_table(summary, ["dice"]).set_index(["method", "level"]).loc[("baseline", "dense")]
     assert base["dice_ci95"] == pytest.approx(0.12706, rel=1e-3)
@@ -69,40 +74,71 @@ def test_comparison_means_and_intervals(summary, comparisons):
     assert t.loc[("prune_structured", "0.5"), "control"] == "baseline_ft/dense"
 
 
-def test_answers_pick_the_smallest_file_not_measurably_worse_within_the_budget(summary, comparisons):
-    table = comparison(summary, comparisons, 1e-4)
-    a = answers(table, budget=0.01).set_index("method")
-    assert not a.loc["prune_structured", "within_budget"]  # measurably worse than its control
-    assert a.loc["prune_structured", "size_ratio"] == pytest.approx(0.26)  # shown as its best-Dice level
-    assert not a.loc["prune_unstructured", "within_budget"]  # no measurable difference, but 0.02 below on average
-    assert a.loc["quantize", "within_budget"] and a.loc["quantize", "p50_ratio"] == pytest.approx(3.0 / 4.0)
-    wider = answers(table, budget=0.05).set_index("method")
-    assert wider.loc["prune_unstructured", "within_budget"] and not wider.loc["prune_structured", "within_budget"]
+def test_the_answer_says_what_keeps_quality_and_names_the_simpler_alternative(html, full_html, full_answers):
+    """The answer section: the test named with its margin and Holm's correction, the overall picks, per
+    method the smallest and fastest level that keeps quality or "no level keeps quality", the undecided
+    levels with the seeds that would decide them, and the simpler alternatives in words."""
+    answer = html.split("<h2>The answer</h2>", 1)[1].split("<h2>Comparison</h2>", 1)[0]
+    text = " ".join(re.sub(r"<[^>]+>", " ", answer).split())
+    assert "non-inferiority against the baseline" in text and "Holm" in text and "a Dice loss of 0.01" in text
+    assert "The smallest, fastest model that keeps quality (ptl, host): prune_structured/0.5" in text
+    method = _Table("answer")
+    method.feed(html)
+    rows = {" ".join(r[0]).split()[0]: [" ".join(" ".join(c).split()) for c in r] for r in method.rows[1:]}
+    assert rows["prune_structured"][2].startswith("0.5 130 kB, 1.5 ms, Dice 0.906")
+    assert rows["prune_unstructured"][2] == "no level keeps quality" and rows["prune_unstructured"][4] == "0.9: 9 seeds"
+    assert rows["quantize"][4] == "int8: not by seeds"  # one seed: its spread between seeds is unknown
+    assert rows["prune_unstructured"][5].startswith("at 0.9: baseline_ft/dense (the trained baseline")
+    decisions = _Table("decisions")
+    decisions.feed(html)
+    by_row = {(r[0][0], r[1][0]): [" ".join(" ".join(c).split()) for c in r] for r in decisions.rows[1:]}
+    assert by_row[("prune_structured", "0.5")][4:6] == ["+0.004 [+0.001, +0.007]", "keeps"]
+    assert by_row[("prune_unstructured", "0.9")][5] == "undecided 9 seeds decide"
+    assert "export broke it" in by_row[("<script>alert('x')</script>", "0.1")][9]
+    # the real study: every row of answers.csv has a row, each quality as answers.csv says
+    full_rows = _Table("decisions")
+    full_rows.feed(full_html)
+    assert len(full_rows.rows) - 1 == len(full_answers)
+    shown = sorted(" ".join(r[5]).split()[0] for r in full_rows.rows[1:])
+    assert shown == sorted(full_answers["quality"])
+
+
+def test_the_convergence_verdict_is_printed_with_its_interval(full_html, html):
+    note = " ".join(re.search(r'<p class="note[^"]*" id="convergence">(.*?)</p>', full_html, re.S).group(1).split())
+    assert re.search(r"rose by [+−]0\.\d{4} \(95&nbsp;% interval \[[+−]0\.\d{4}, [+−]0\.\d{4}\]; per seed", note), note
+    assert "the baseline had converged" in note
+    assert 'id="convergence"' not in html  # no curves given: no verdict
 
 
 def test_printed_tables_have_one_precision_per_column_and_intervals(full, full_comparisons, summary, comparisons):
     table = comparison(full, full_comparisons, 1e-3)
     text = printed(table, COMPARISON)
-    for column, decimals in (("Dice", 3), ("File (kB)", 1), ("× bytes", 2), ("p50 (ms)", 2), ("Peak (MB)", 1)):
+    for column, decimals in (("File (kB)", 1), ("× bytes", 2), ("p50 (ms)", 2), ("Peak (MB)", 1)):
         cells = [c for c in text[column] if c != "–"]
         assert cells and all(re.fullmatch(rf"[\d,]+\.\d{{{decimals}}}( ± [\d,]+\.\d{{{decimals}}})?", c)
                              for c in cells), (column, cells[:5])
-    # every Dice carries its interval (but the FR paper's model: one run, no per-image Dice in this fixture)
-    assert all(" ± " in c for c, m in zip(text["Dice"], table["method"]) if m != "fr_reference")
+    # every Dice carries its interval inside [0, 1] (but the FR paper's model: one run, no per-image Dice here)
+    dice = [c for c, m in zip(text["Dice"], table["method"]) if m != "fr_reference"]
+    found = [re.fullmatch(r"(\d\.\d{3}) \[(\d\.\d{3}), (\d\.\d{3})\]", c) for c in dice]
+    assert all(found), dice[:5]
+    assert all(0 <= float(m[2]) <= float(m[1]) <= float(m[3]) <= 1 for m in found)
     # a difference within the noise prints as such, never as a signed number
     quiet = table["verdict"].eq("no measurable difference")
     assert quiet.any() and (text.loc[quiet, "Δ Dice vs control"] == "no measurable difference").all()
     loud = table["verdict"].isin(["worse", "better"])
-    assert loud.any() and text.loc[loud, "Δ Dice vs control"].str.fullmatch(r"[+-]\d\.\d{3} ± \d\.\d{3}").all()
+    interval = r"[+-]\d\.\d{3} \[[+-]\d\.\d{3}, [+-]\d\.\d{3}\]"
+    assert loud.any() and text.loc[loud, "Δ Dice vs control"].str.fullmatch(interval).all()
     paper = printed(paper_table(table), PAPER).set_index("Model")
     assert paper.loc["fr_reference (k33)", "Compression rate"] == "40,892.9x"  # 31,037,698 / 759; never "4.089e+04x"
     assert paper.loc["baseline (dense)", "Compression rate"] == "1.0x ± 0.0"
-    assert all(re.fullmatch(r"\d+\.\d( ± \d+\.\d)?", c) for c in paper["Dice (%)"])
+    assert all(re.fullmatch(r"\d+\.\d( \[\d+\.\d, \d+\.\d\])?", c) for c in paper["Dice (%)"])
     latex = write_latex(paper.reset_index(), "c")
     assert "e+0" not in latex and "40,892.9x" in latex
-    small = printed(answers(comparison(summary, comparisons, 1e-4), 0.01), ANSWERS).set_index("Method")
-    assert small.loc["prune_structured", "Δ Dice vs control"] == "-0.012 ± 0.008"
-    assert small.loc["quantize", "Δ Dice vs control"] == "no measurable difference"
+    small = printed(pd.read_csv(ANSWERS_CSV), ANSWERS).set_index("Method")
+    assert small.loc["prune_structured", "Loss vs baseline"] == "+0.004 [+0.001, +0.007]"
+    assert small.loc["prune_unstructured", "Quality"] == "undecided"
+    assert small.loc["prune_unstructured", "Seeds to decide"] == "9"
+    assert small.loc["prune_structured", "Picked"] == "yes" and small.loc["quantize", "Seeds to decide"] == "–"
 
 
 def test_numbers_never_in_exponent_notation():
@@ -128,8 +164,13 @@ class _Cells(HTMLParser):
 
 
 def test_every_method_and_level_appears(summary, html):
+    """Each method name appears as the report must print it, escaped; a name with markup in it never
+    appears raw (this fails when the report's autoescaping is off)."""
     for method, level in summary[["method", "level"]].drop_duplicates().itertuples(index=False):
-        assert method in html or method.replace("'", "&#39;").replace("<", "&lt;").replace(">", "&gt;") in html
+        escaped = str(markupsafe.escape(method))
+        assert f">{escaped}<" in html, method
+        if escaped != method:
+            assert method not in html, method
         assert f">{level}<" in html
 
 
@@ -159,11 +200,11 @@ def test_verdicts_and_intervals_are_rendered(html, full_html, full_comparisons):
     small.feed(html)
     delta = [" ".join(c).strip() for c in small.rows[0]].index("Δ Dice vs control³")
     cell = {row[0][0].strip() + "/" + row[1][0].strip(): [x.strip() for x in row[delta]] for row in small.rows[1:]}
-    assert cell["prune_structured/0.5"] == ["−0.012 ± 0.008", "vs baseline_ft/dense"]  # worse
+    assert cell["prune_structured/0.5"] == ["−0.012", "[−0.020, −0.004]", "vs baseline_ft/dense"]  # worse
     assert cell["prune_unstructured/0.9"] == ["no measurable", "difference", "[−0.050, +0.010]", "vs baseline_ft/dense"]
-    assert cell["<script>alert('x')</script>/0.1"] == ["+0.050 ± 0.030", "vs baseline_ft/dense"]  # better
+    assert cell["<script>alert('x')</script>/0.1"] == ["+0.050", "[+0.020, +0.080]", "vs baseline_ft/dense"]  # better
     assert cell["baseline/dense"] == ["–"]
-    assert "paired t-test over seeds x images" in html and "not corrected for the" in html
+    assert "paired t-test over seeds x images" in html and "Holm-corrected over the rows" in html
     rows = _Table("comparison")
     rows.feed(full_html)
     by_verdict = {}
@@ -172,7 +213,8 @@ def test_verdicts_and_intervals_are_rendered(html, full_html, full_comparisons):
         by_verdict.setdefault(lines[0], []).append(lines)
     quiet = by_verdict.pop("no measurable")
     assert all(lines[1] == "difference" and lines[2].startswith("[") and lines[3].startswith("vs ") for lines in quiet)
-    assert all(re.fullmatch(r"[+−]\d\.\d{3} ± [\d.]+", first) for first in by_verdict if first != "–"), by_verdict.keys()
+    assert all(re.fullmatch(r"[+−]\d\.\d{3}", first) for first in by_verdict if first != "–"), by_verdict.keys()
+    assert all(lines[1].startswith("[") for first, group in by_verdict.items() if first != "–" for lines in group)
     assert len(quiet) == full_comparisons["verdict"].eq("no measurable difference").sum()
 
 
@@ -192,7 +234,7 @@ def test_no_external_urls(summary, comparisons):
         fig = draw("dice_vs_size", Tables(summary, NO_SAMPLES, pd.DataFrame(), comparisons))
         fig.savefig(Path(d) / "dice_vs_size.png")
         figs["dice_vs_size"] = Path(d) / "dice_vs_size.png"
-        html = render_report(summary, comparisons, figs, PROVENANCE, "x", 0.01, 1e-4)
+        html = render_report(summary, comparisons, pd.read_csv(ANSWERS_CSV), figs, PROVENANCE, "x", 0.01, 1e-4)
     cells = _Cells()
     cells.feed(html)
     assert cells.urls and all(u.startswith("data:image/png;base64,") for u in cells.urls)
@@ -221,8 +263,8 @@ def test_write_figures_writes_every_declared_file(summary, comparisons, tmp_path
     samples.to_csv(tmp_path / "samples.csv", index=False)
     curves.to_csv(tmp_path / "curves.csv", index=False)
     names = FIGURES.names()  # every figure, including those with no data to show
-    write_figures(tmp_path / "s.csv", tmp_path / "samples.csv", tmp_path / "curves.csv", COMPARISONS, names,
-                  tmp_path / "out", {"dice_budget": 0.01, "fidelity_tolerance": 1e-4})
+    write_figures(tmp_path / "s.csv", tmp_path / "samples.csv", tmp_path / "curves.csv", COMPARISONS, ANSWERS_CSV,
+                  names, tmp_path / "out", {"dice_budget": 0.01, "fidelity_tolerance": 1e-4})
     for name in names:
         for ext in ("png", "pdf"):
             assert (tmp_path / "out" / f"{name}.{ext}").stat().st_size > 1000, (name, ext)
@@ -445,10 +487,11 @@ def test_the_report_works_in_a_browser_with_no_network(full, full_comparisons, t
     for name, table in (("s", full), ("samples", samples), ("curves", curves)):
         table.to_csv(tmp_path / f"{name}.csv", index=False)
     names = figure_names({"methods": {"fr": {}}, "devices": ["host", "emulator-5554"], "formats": ["ptl"]})
-    write_figures(tmp_path / "s.csv", tmp_path / "samples.csv", tmp_path / "curves.csv", COMPARISONS_FULL, names,
-                  tmp_path / "out", {"dice_budget": 0.02, "fidelity_tolerance": 1e-3})
+    write_figures(tmp_path / "s.csv", tmp_path / "samples.csv", tmp_path / "curves.csv", COMPARISONS_FULL,
+                  ANSWERS_FULL, names, tmp_path / "out", {"dice_budget": 0.02, "fidelity_tolerance": 1e-3})
     figures = {name: tmp_path / "out" / f"{name}.png" for name in names}
-    html = render_report(full, full_comparisons, figures, PROVENANCE, "snakemake --cores 2 all", 0.02, 1e-3)
+    html = render_report(full, full_comparisons, pd.read_csv(ANSWERS_FULL), figures, PROVENANCE,
+                         "snakemake --cores 2 all", 0.02, 1e-3)
     m = in_chromium(html, _USE, tmp_path)
     assert [i["alt"] for i in m["images"]] == names
     assert all(i["complete"] and i["width"] > 500 and i["inline"] for i in m["images"]), m["images"]

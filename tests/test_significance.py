@@ -1,8 +1,9 @@
 """The statistics the report's verdicts rest on, on crafted per-seed, per-image Dice tables:
 the interval agrees with scipy where the design is one factor, a real difference is detected,
 a null one is not (also when seeds shift every image together, which a test over all pairs
-would mistake for a difference), and the answer never picks a row measurably worse than its
-control."""
+would mistake for a difference), a bounded interval keeps its coverage, and the verdicts are
+Holm-corrected. Why
+not a bootstrap or a logit transform for the bounds: measured here too."""
 
 import numpy as np
 import pandas as pd
@@ -10,8 +11,18 @@ import pytest
 from scipy import stats
 
 from frbench.report.controls import compare
-from frbench.report.significance import BETTER, NO_DIFFERENCE, UNKNOWN, WORSE, crossed_mean, paired, verdict
-from frbench.report.tables import COMPARISON_COLUMNS, answers, comparison
+from frbench.report.significance import (
+    BETTER,
+    DICE_RANGE,
+    NO_DIFFERENCE,
+    UNKNOWN,
+    WORSE,
+    crossed_mean,
+    holm,
+    paired,
+    verdict,
+)
+from frbench.report.tables import COMPARISON_COLUMNS
 
 
 def crossed(rng, seeds=3, images=200, mean=0.0, seed_sd=0.0, image_sd=0.0, noise_sd=0.03):
@@ -131,6 +142,65 @@ def test_compare_reads_each_row_against_its_control():
     assert c.loc[("baseline_ft", "dense"), "verdict"] == BETTER  # the extra budget helped: not a gain of any method
     assert c.loc[("prune", "0.99"), "delta"] == pytest.approx(-0.23, abs=0.008)
     assert (c["images"] == 60).all() and c.loc[("prune", "0.5"), "paired_seeds"] == 3
+    # Holm-corrected over the five rows with a control: the verdicts read p_holm, not p
+    tested = c[c["p"].notna()]
+    assert tested["p_holm"].to_numpy() == pytest.approx(holm(tested["p"]).to_numpy())
+    assert (tested["p_holm"] >= tested["p"]).all()
+    assert (tested.loc[tested["verdict"].isin([WORSE, BETTER]), "p_holm"] < 0.05).all()
+
+
+def test_a_difference_measurable_alone_is_not_among_many():
+    """A row with p = 0.01 reads worse alone; in a family with twenty rows that do not differ,
+    Holm's correction leaves it unmeasured. Families are per format and device."""
+    from frbench.report.controls import holm_verdicts
+
+    def family(n_null, device="host"):
+        rows = [{"fmt": "ptl", "device": device, "delta": -0.02, "p": 0.01, "verdict": UNKNOWN}]
+        rows += [{"fmt": "ptl", "device": device, "delta": 0.001, "p": 0.5, "verdict": UNKNOWN}] * n_null
+        return pd.DataFrame(rows)
+
+    assert holm_verdicts(family(0))["verdict"].iloc[0] == WORSE
+    together = holm_verdicts(family(20))
+    assert together["p_holm"].iloc[0] == pytest.approx(0.21) and together["verdict"].iloc[0] == NO_DIFFERENCE
+    apart = holm_verdicts(pd.concat([family(0), family(20, device="emulator-5554")], ignore_index=True))
+    assert apart["verdict"].iloc[0] == WORSE  # another device's rows are another family
+
+
+def test_an_interval_cut_to_the_metrics_range_keeps_its_coverage():
+    """Dice near 1 with seeds that disagree: the t-interval often reaches past 1; cut to [0, 1] it
+    covers the true mean as often as before, and never leaves the range."""
+    rng = np.random.default_rng(11)
+    true, hits, inside = 0.97, [], []
+    for _ in range(600):
+        x = np.clip(crossed(rng, mean=true, seed_sd=0.02, image_sd=0.01, noise_sd=0.01), 0, 1)
+        truth = float(np.clip(true + 0 * x, 0, 1).mean())  # the clip barely moves the mean here
+        raw = crossed_mean(x)
+        cut = raw.within(DICE_RANGE)
+        hits.append((raw.low <= truth <= raw.high, cut.low <= truth <= cut.high))
+        inside.append(0 <= cut.low <= cut.mean <= cut.high <= 1)
+    raw_cover, cut_cover = np.mean(hits, axis=0)
+    assert all(inside) and raw_cover == cut_cover and cut_cover > 0.9
+
+
+def test_why_not_a_bootstrap_or_a_logit_transform():
+    """At three seeds, a percentile bootstrap over seeds and images (scipy.stats.bootstrap, the two
+    factors resampled independently) covers the true mean far less often than 95 % when seeds
+    disagree; a logit-transformed interval (delta method) puts a collapse (loss 0.56-0.94 per seed)
+    within reach of no loss at all."""
+    rng = np.random.default_rng(12)
+    covered = []
+    for _ in range(60):
+        x = crossed(rng, seeds=3, images=40, mean=0.9, seed_sd=0.03, image_sd=0.02, noise_sd=0.02)
+        res = stats.bootstrap((np.arange(3), np.arange(40)), lambda s, i, axis=-1: x[np.ix_(s, i)].mean(),
+                              paired=False, vectorized=False, n_resamples=300, method="percentile",
+                              random_state=rng)
+        covered.append(res.confidence_interval.low <= 0.9 <= res.confidence_interval.high)
+    assert np.mean(covered) < 0.85
+    losses = np.array([[0.74], [0.56], [0.94]]) + rng.normal(0, 0.01, (3, 50))
+    iv = crossed_mean(losses)
+    z, dz = np.arctanh(iv.mean), 1 / (1 - iv.mean**2)  # the logit of (1 + loss) / 2, up to a factor
+    half = stats.t.ppf(0.975, iv.df) * iv.se * dz
+    assert np.tanh(z - half) < 0.01 < iv.low  # transformed: no loss within reach; cut: a clear loss
 
 
 def test_a_row_whose_control_failed_is_unknown():
@@ -141,30 +211,3 @@ def test_a_row_whose_control_failed_is_unknown():
     c = compare(summary, dice).set_index(["method", "level"])
     assert c.loc[("prune", "0.5"), "verdict"] == UNKNOWN and "baseline_ft/dense" in c.loc[("prune", "0.5"), "note"]
     assert np.isnan(c.loc[("prune", "0.5"), "delta"])
-
-
-def test_the_answer_picks_the_smallest_file_not_measurably_worse_within_the_budget():
-    summary, dice = study(np.random.default_rng(7), ROWS)
-    table = comparison(summary, compare(summary, dice), fidelity_tolerance=1e-4)
-    a = answers(table, budget=0.01).set_index("method")
-    assert a.loc["prune", "level"] == "0.5" and a.loc["prune", "within_budget"]  # 0.9 is measurably worse
-    assert not a.loc["tucker", "within_budget"]
-    assert set(a.index) == {"prune", "tucker"}  # controls are not answers
-
-
-@pytest.mark.parametrize("case", range(30))
-def test_the_answer_never_picks_a_row_measurably_worse_than_its_control(case):
-    rng = np.random.default_rng(100 + case)
-    rows = {("baseline", "dense"): ("baseline", None, 0.0, 1000),
-            ("baseline_ft", "dense"): ("control", "baseline/dense", rng.normal(0, 0.005), 1000)}
-    for level in range(5):
-        rows[("m", str(level))] = ("method", "baseline_ft/dense", rng.normal(-0.005, 0.01), int(rng.integers(10, 999)))
-    summary, dice = study(rng, rows, seeds=int(rng.integers(1, 4)), images=int(rng.integers(5, 80)))
-    table = comparison(summary, compare(summary, dice), fidelity_tolerance=1e-4)
-    budget = float(rng.uniform(0, 0.02))
-    for _, pick in answers(table, budget).iterrows():
-        if pick["within_budget"]:
-            assert pick["verdict"] != WORSE and pick["delta_high"] >= 0 and pick["delta"] >= -budget
-            eligible = table[table["verdict"].isin([NO_DIFFERENCE, BETTER]) & (table["delta"] >= -budget)
-                             & table["role"].eq("method")]
-            assert pick["size_ratio"] * 1000 == eligible["file_bytes"].min()

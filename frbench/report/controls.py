@@ -8,6 +8,11 @@ of the exported model with its 95 % interval over seeds and test images, the pai
 from the control (same seed, same image) with its interval and p-value, and the verdict:
 "worse", "better" or "no measurable difference" (frbench.report.significance). A row whose
 control is missing or failed reads "unknown"; the reason is in `note`.
+
+Multiplicity: the verdicts of one format and device are one family, corrected by Holm's method
+(`p_holm`): a difference is measurable when its Holm-adjusted p-value is under 5 %, so that a
+study of thirty rows does not find a difference by chance. Intervals are each row's own 95 %
+intervals, inside the metric's range (Dice in [0, 1], a difference in [-1, 1]).
 """
 
 from __future__ import annotations
@@ -16,11 +21,24 @@ import math
 
 import pandas as pd
 
-from .significance import TEST_NAME, UNKNOWN, crossed_mean, dice_table, paired, verdict
+from .significance import (
+    BETTER,
+    DICE_RANGE,
+    DIFFERENCE_RANGE,
+    LEVEL,
+    NO_DIFFERENCE,
+    TEST_NAME,
+    UNKNOWN,
+    WORSE,
+    crossed_mean,
+    dice_table,
+    holm,
+    paired,
+)
 
 GROUP = ["method", "level", "fmt", "device"]  # one row of the report: a model on one format and device, over seeds
 COLUMNS = [*GROUP, "role", "control", "seeds", "images", "dice", "dice_low", "dice_high", "delta", "delta_low",
-           "delta_high", "p", "df", "paired_seeds", "verdict", "note", "test"]
+           "delta_high", "p", "p_holm", "df", "paired_seeds", "verdict", "note", "test"]
 
 
 def per_image_dice(bench_records: list[dict]) -> pd.DataFrame:
@@ -51,7 +69,7 @@ def compare(summary: pd.DataFrame, dice: pd.DataFrame) -> pd.DataFrame:
             rows.append({**row, "verdict": UNKNOWN if control else None,
                          "note": "no per-image Dice in the benchmark results"})
             continue
-        own = crossed_mean(dice_table(mine).dropna(axis=1).to_numpy())
+        own = crossed_mean(dice_table(mine).dropna(axis=1).to_numpy()).within(DICE_RANGE)
         row.update(seeds=own.seeds, images=own.images, dice=own.mean, dice_low=own.low, dice_high=own.high,
                    note="one seed: the intervals cover test images, not training seeds" if own.seeds == 1 else None)
         if not control:
@@ -62,8 +80,41 @@ def compare(summary: pd.DataFrame, dice: pd.DataFrame) -> pd.DataFrame:
             rows.append({**row, "verdict": UNKNOWN,
                          "note": f"its control {control} has no successful run on {fmt}/{device}"})
             continue
-        diff = paired(mine, theirs)
+        diff = paired(mine, theirs).within(DIFFERENCE_RANGE)
         rows.append({**row, "delta": diff.mean, "delta_low": diff.low, "delta_high": diff.high, "p": diff.p,
-                     "df": diff.df, "paired_seeds": diff.seeds, "verdict": verdict(diff),
+                     "df": diff.df, "paired_seeds": diff.seeds, "verdict": UNKNOWN,
                      "note": row["note"] if math.isfinite(diff.low) else "one seed and one image: no interval"})
-    return pd.DataFrame(rows, columns=COLUMNS)
+    return holm_verdicts(pd.DataFrame(rows, columns=COLUMNS))
+
+
+def holm_verdicts(table: pd.DataFrame) -> pd.DataFrame:
+    """`p_holm` and the verdict of every row with a test, one family per format and device."""
+    table = table.copy()
+    table["p_holm"] = pd.Series(dtype=float)
+    for _, family in table.groupby(["fmt", "device"]):
+        table.loc[family.index, "p_holm"] = holm(family["p"].astype(float))
+    tested = table["p_holm"].notna()
+    measurable = tested & (table["p_holm"] < 1 - LEVEL)
+    table.loc[tested, "verdict"] = NO_DIFFERENCE
+    table.loc[measurable & (table["delta"] < 0), "verdict"] = WORSE
+    table.loc[measurable & (table["delta"] > 0), "verdict"] = BETTER
+    return table
+
+
+def describe_controls() -> dict[str, str]:
+    """Every registered method whose role is "control" (`frbench.methods`), with what it is: the first
+    clause of its class's docstring, or of its module's where the class has none ("a dense UNet as
+    small as a compressed model, trained from scratch with the train budget")."""
+    import sys
+
+    from ..methods import get_method, list_methods
+
+    out = {}
+    for name in list_methods():
+        cls = get_method(name)
+        if cls.role != "control":
+            continue
+        doc = cls.__dict__.get("__doc__") or sys.modules[cls.__module__].__doc__ or ""
+        first = " ".join(doc.split()).split(": ")[0].split(". ")[0].rstrip(".").replace("`", "")
+        out[name] = first[:1].lower() + first[1:]
+    return out

@@ -11,11 +11,14 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from .controls import GROUP
+from .controls import GROUP, describe_controls
+from .convergence import convergence
+from .decisions import TEST_NAME as ANSWER_TEST
+from .decisions import baseline_of
 from .phone_memory import PHONE_REPORTED, reference_memory
 from .runtimes import DICE_TOLERANCE, runtime_table
 from .significance import TEST_NAME
-from .tables import answers, comparison, fmt_num, is_missing
+from .tables import comparison, fmt_num, is_missing
 
 
 def _data_uri(png: Path) -> str:
@@ -35,9 +38,25 @@ def _environment() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("frbench.report", "templates"),
                              autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
                              undefined=jinja2.StrictUndefined)
-    env.filters.update(num=fmt_num, bytes=fmt_bytes, signed=lambda x: f"{x:+.3f}".replace("-", "−"),
+    env.filters.update(num=fmt_num, bytes=fmt_bytes, signed=signed, interval=interval,
                        fixed=lambda x, digits: "–" if is_missing(x) else f"{x:.{digits}f}", mixed_fields=mixed_fields)
     return env
+
+
+def interval(mean, low, high, digits: int = 3) -> str:
+    """A bounded interval as a table cell's second line: "± 0.015" where it is symmetric about the mean,
+    "0–0.669" where the metric's range cut it (at exactly 0 or 1, printed so)."""
+    if is_missing(low) or is_missing(high):
+        return ""
+    if abs((high - mean) - (mean - low)) < 0.5 * 10**-digits:
+        return f"± {(high - low) / 2:.{digits}f}"
+    end = lambda v: f"{v:g}" if v in (0, 1) else f"{v:.{digits}f}"  # noqa: E731
+    return f"{end(low)}–{end(high)}"
+
+
+def signed(x, digits: int = 3) -> str:
+    """A difference with its sign and a true minus: +0.012, −0.750."""
+    return "–" if is_missing(x) else f"{x:+.{digits}f}".replace("-", "−")
 
 
 def mixed_fields(text: str) -> str:
@@ -50,28 +69,14 @@ def _records(df: pd.DataFrame) -> list[dict]:
     return df.astype(object).where(df.notna(), None).to_dict("records")
 
 
-FLAT_GAIN = 0.005  # config/README.md: a baseline whose last quarter of epochs gains less has converged
-
-
-def convergence(summary: pd.DataFrame, baseline: str = "baseline") -> dict | None:
-    """How settled the baseline's training was: its mean best epoch, the mean and largest gain of
-    its best validation Dice over the last quarter of the epochs (`last_quarter_gain`; under 0.005
-    the curve is flat), and the number of seeds. None where no baseline trained."""
-    base = summary[summary["method"].eq(baseline)].drop_duplicates("seed")
-    if "last_quarter_gain" not in base or base["last_quarter_gain"].dropna().empty:
-        return None
-    gains = base["last_quarter_gain"].dropna()
-    return {"seeds": len(gains), "mean_gain": float(gains.mean()), "max_gain": float(gains.max()),
-            "best_epoch": float(base["best_epoch"].mean()), "epochs": float(base["epochs"].mean()),
-            "flat": bool(gains.max() < FLAT_GAIN)}
-
-
-def render_report(summary: pd.DataFrame, comparisons: pd.DataFrame, figures: dict[str, Path], provenance: dict,
-                  rerun: str, dice_budget: float, fidelity_tolerance: float) -> str:
+def render_report(summary: pd.DataFrame, comparisons: pd.DataFrame, answers: pd.DataFrame, figures: dict[str, Path],
+                  provenance: dict, rerun: str, dice_budget: float, fidelity_tolerance: float,
+                  curves: pd.DataFrame | None = None, convergence_tolerance: float = 0.01) -> str:
+    """The report from the study's tables: summary.csv, comparisons.csv, answers.csv (frbench.report.decisions)
+    and curves.csv (for the baseline's convergence; none: not shown)."""
     table = comparison(summary, comparisons, fidelity_tolerance)
     # seeds pooled with differing runtime, versions or thread counts (summary.mixed_metadata): flagged per row
     mixed = table.loc[table["mixed_metadata"].notna(), [*GROUP, "mixed_metadata"]]
-    best = answers(table, dice_budget)
     devices = (summary.dropna(subset=["device_name"]).groupby("device")["device_name"].first().to_dict()
                if "device_name" in summary else {})
     failed = summary[summary["error"].notna()]
@@ -82,13 +87,39 @@ def render_report(summary: pd.DataFrame, comparisons: pd.DataFrame, figures: dic
     threads = [str(t) for t in sorted({int(t) for t in ok["threads"].dropna()})] if "threads" in ok else []
     if "threads" in ok and ok["threads"].isna().any():
         threads.append("unknown")
+    # what differs between the seeds pooled is read from the summary rendered, as the tables read it
+    answers = answers.drop(columns="mixed_metadata", errors="ignore").merge(
+        table[[*GROUP, "mixed_metadata"]], on=GROUP, how="left")
+    base = baseline_of(summary)
+    trained = None if curves is None or base is None else convergence(curves, *base, convergence_tolerance)
     runtime_formats, runtimes = runtime_table(summary)
     return _environment().get_template("report.html.j2").render(
         runtimes=_records(runtimes), runtime_formats=runtime_formats, runtime_dice_tolerance=DICE_TOLERANCE,
-        answers=_records(best), table=_records(table), rows=_records(summary), mixed=_records(mixed),
-        failed=_records(failed), unstable=_records(unstable), convergence=convergence(summary),
-        figures={name: _data_uri(path) for name, path in figures.items()}, threads=threads,
-        provenance=provenance, devices=devices, rerun=rerun, dice_budget=dice_budget, flat_gain=FLAT_GAIN,
-        fidelity_tolerance=fidelity_tolerance, test_name=TEST_NAME,
+        answer=answer_view(answers), table=_records(table), rows=_records(summary), mixed=_records(mixed),
+        failed=_records(failed), unstable=_records(unstable), convergence=trained,
+        controls=describe_controls(), figures={name: _data_uri(path) for name, path in figures.items()},
+        threads=threads, provenance=provenance, devices=devices, rerun=rerun, dice_budget=dice_budget,
+        fidelity_tolerance=fidelity_tolerance, test_name=TEST_NAME, answer_test=ANSWER_TEST,
         reference_memory=reference_memory(summary), phone_reported=PHONE_REPORTED,
         generated=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+
+
+def answer_view(answers: pd.DataFrame) -> dict:
+    """answers.csv as "The answer" shows it: every row, the overall picks and, per method, format and
+    device, its picks, its undecided levels and the simpler alternatives its rows name."""
+    answers = answers.assign(overall=answers["overall"].fillna(""),
+                             seeds_to_decide=answers["seeds_to_decide"].astype("Int64"))
+    rows = _records(answers.sort_values(GROUP))
+    per_method = []
+    for (method, fmt, device), group in answers.groupby(["method", "fmt", "device"], sort=True):
+        if group["role"].eq("baseline").all() or group["own_dense"].astype(bool).all():
+            continue
+        pick = lambda column: _records(group[group[column].astype(bool)])[0] if group[column].astype(bool).any() else None  # noqa: E731
+        per_method.append({"method": method, "fmt": fmt, "device": device, "role": group["role"].iloc[0],
+                           "smallest": pick("picked"), "fastest": pick("picked_fastest"),
+                           "undecided": _records(group[group["quality"].eq("undecided")]),
+                           "simpler": [(r["level"], r["simpler"]) for r in _records(group) if r["simpler"]]})
+    per_method.sort(key=lambda m: (m["role"] == "control", m["method"], m["fmt"], m["device"]))
+    overall = [r for r in rows if isinstance(r.get("overall"), str) and r["overall"]]
+    family = answers[answers["p_holm"].notna()].groupby(["fmt", "device"]).size()
+    return {"rows": rows, "methods": per_method, "overall": overall, "tested": int(family.max()) if len(family) else 0}

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from .figures import DOUBLE_COLUMN, FIGURES, Tables, _no_data
+from .figure_base import DOUBLE_COLUMN, FIGURES, Tables, no_data
 
 MODEL = ["method", "level", "device"]
 MEASURES = {"p50_ms": "p50 ms", "load_ms": "load ms", "peak_rss_kb": "peak MB", "file_bytes": "file", "dice": "Dice"}
@@ -54,7 +54,7 @@ def runtime_latency(t: Tables):
     title = "Latency per runtime"
     ok = _ok(t.summary)
     if ok.empty or ok["fmt"].nunique() < 2:
-        return _no_data(title, "no model was measured on two formats")
+        return no_data(title, "no model was measured on two formats")
     ok = ok.assign(model=ok["method"] + "/" + ok["level"].astype(str))
     devices = sorted(ok["device"].unique())
     fig, axes = plt.subplots(len(devices), 1, figsize=(DOUBLE_COLUMN[0], DOUBLE_COLUMN[1] * len(devices)),

@@ -9,9 +9,8 @@
   baseline's operators and shapes: only weight values changed, e.g. unstructured
   pruning; from summary.csv's `graph_differs`, absent from older summaries) and
   `is_control`.
-- `answers`: for each method, the smallest exported file that is not measurably
-  worse than its control, with a mean loss within the Dice budget; size, latency
-  and memory as ratios to the baseline.
+- the answer (per model: keeps, loses or undecided against the baseline) is
+  frbench.report.decisions, written to answers.csv; `ANSWERS` prints it.
 - `paper_table`: the FR paper's Table 3 layout: model, Dice, compression rate,
   parameters.
 """
@@ -22,15 +21,15 @@ import numpy as np
 import pandas as pd
 
 from .controls import GROUP
-from .significance import BETTER, NO_DIFFERENCE
-from .summary import against_own_dense, ratios_unknown, seed_table
+from .pooling import seed_table
+from .ratios import against_own_dense, ratios_unknown
 
 COMPARISON_COLUMNS = ["dice", "file_bytes", "weights_bytes", "update_bytes", "gzip_bytes", "stored_numbers",
                       "nonzero_numbers", "compression_by_count", "compression_by_bytes", "compression_by_weights",
                       "load_ms", "p50_ms", "p90_ms", "peak_rss_kb", "train_seconds", "train_peak_rss_kb",
                       "fidelity_max_abs"]
-VERDICT_COLUMNS = ["role", "control", "images", "delta", "delta_low", "delta_high", "p", "paired_seeds", "verdict",
-                   "note", "test"]
+VERDICT_COLUMNS = ["role", "control", "images", "delta", "delta_low", "delta_high", "p", "p_holm", "paired_seeds",
+                   "verdict", "note", "test"]
 
 
 def comparison(summary: pd.DataFrame, comparisons: pd.DataFrame, fidelity_tolerance: float,
@@ -54,14 +53,16 @@ def comparison(summary: pd.DataFrame, comparisons: pd.DataFrame, fidelity_tolera
     table = table.merge(_same_graph(summary), on=GROUP, how="left")
     table["same_graph"] = table["same_graph"].fillna(False).astype(bool) & (table["method"] != baseline)
     # Dice and its interval over seeds and images; the difference from the control and the verdict
-    verdicts = comparisons[[*GROUP, "dice", "dice_low", "dice_high", *VERDICT_COLUMNS]].rename(
+    verdicts = comparisons.reindex(columns=[*GROUP, "dice", "dice_low", "dice_high", *VERDICT_COLUMNS]).rename(
         columns={"dice": "dice_paired"})
-    numbers = ["dice_paired", "dice_low", "dice_high", "images", "delta", "delta_low", "delta_high", "p", "paired_seeds"]
+    numbers = ["dice_paired", "dice_low", "dice_high", "images", "delta", "delta_low", "delta_high", "p", "p_holm",
+               "paired_seeds"]
     verdicts = verdicts.astype({c: float for c in numbers})  # also when no row succeeded (an empty CSV)
     table = table.merge(verdicts, on=GROUP, how="left")
+    # Dice's interval is the bounded one over seeds and images (comparisons.csv), printed as [low, high]
     paired = table.pop("dice_paired")
     table["dice"] = paired.where(paired.notna(), table["dice"])
-    table["dice_ci95"] = ((table["dice_high"] - table["dice_low"]) / 2).where(paired.notna(), table["dice_ci95"])
+    table["dice_ci95"] = np.nan  # the seeds-only t-interval is not bounded: never shown for Dice
     table["is_control"] = table["role"].eq("control")
     return table.sort_values(GROUP).reset_index(drop=True)
 
@@ -106,37 +107,6 @@ def _same_graph(summary: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def answers(table: pd.DataFrame, budget: float, baseline: str = "baseline") -> pd.DataFrame:
-    """Per (method, fmt, device), for compression methods (not the baseline, its controls, or a model
-    compared with its own dense network): the smallest file that is not measurably worse than its
-    control (its paired interval reaches zero or above) and whose mean loss is within `budget`, so
-    that a row too noisy to call is not picked on a large loss either. A method with no such level
-    shows its best-Dice level, `within_budget` False. Ratios are against the baseline on the same
-    format and device."""
-    columns = ["method", "fmt", "device", "level", "within_budget", "dice", "dice_low", "dice_high", "control",
-               "delta", "delta_low", "delta_high", "verdict", "size_ratio", "gzip_ratio", "p50_ratio", "memory_ratio",
-               "mixed_metadata"]
-    rows = []
-    ok = table[(table["seeds"] > 0) & ~table["own_dense"].astype(bool)]
-    for (fmt, device), group in ok.groupby(["fmt", "device"]):
-        base = group[group["method"] == baseline]
-        if base.empty:
-            continue
-        b = base.iloc[0]
-        candidates = group[group["role"].eq("method")]
-        for method, cands in candidates.groupby("method"):
-            within = cands[cands["verdict"].isin([NO_DIFFERENCE, BETTER]) & (cands["delta"] >= -budget)]
-            pick = within.nsmallest(1, "file_bytes") if not within.empty else cands.nlargest(1, "dice")
-            r = pick.iloc[0]
-            rows.append({**{c: r[c] for c in ("level", "dice", "dice_low", "dice_high", "control", "delta",
-                                               "delta_low", "delta_high", "verdict")},
-                         "method": method, "fmt": fmt, "device": device, "within_budget": not within.empty,
-                         "size_ratio": r["file_bytes"] / b["file_bytes"], "gzip_ratio": r["gzip_bytes"] / b["gzip_bytes"],
-                         "p50_ratio": r["p50_ms"] / b["p50_ms"], "memory_ratio": r["peak_rss_kb"] / b["peak_rss_kb"],
-                         "mixed_metadata": r.get("mixed_metadata")})
-    return pd.DataFrame(rows, columns=columns)
-
-
 def paper_table(table: pd.DataFrame) -> pd.DataFrame:
     """Table 3 of the FR paper: one row per model on the first format and device measured (numbers,
     which `printed(table, PAPER)` turns into text)."""
@@ -150,16 +120,17 @@ def paper_table(table: pd.DataFrame) -> pd.DataFrame:
 # ---- printed tables (CSV and LaTeX): one precision per column ------------------------------------
 
 # (header, column, decimals, scale, unit): the value is column * scale, printed with `decimals`, then
-# unit; "± half-width" follows where the table has column_ci95 (or column_low/_high: the half of
-# their distance). A verdict column prints the verdict where there is no measurable difference.
+# unit; then its interval: "[low, high]" where the table has column_low and column_high (bounded
+# metrics: Dice, its differences), "± half-width" where it has column_ci95. A verdict column prints
+# the verdict where there is no measurable difference.
 COMPARISON = [("Method", "method"), ("Level", "level"), ("Format", "fmt"), ("Device", "device"),
               ("Role", "role"), ("Seeds", "seeds", 0), ("Dice", "dice", 3), ("Δ Dice vs control", "delta", 3),
               ("Control", "control"), ("File (kB)", "file_bytes", 1, 1e-3), ("× count", "compression_by_count", 2),
               ("× bytes", "compression_by_bytes", 2), ("p50 (ms)", "p50_ms", 2), ("Peak (MB)", "peak_rss_kb", 1, 1 / 1024)]
-ANSWERS = [("Method", "method"), ("Format", "fmt"), ("Device", "device"), ("Level", "level"),
-           ("Within budget", "within_budget"), ("Dice", "dice", 3), ("Δ Dice vs control", "delta", 3),
-           ("Control", "control"), ("Size ×", "size_ratio", 3), ("gzip ×", "gzip_ratio", 3),
-           ("p50 ×", "p50_ratio", 3), ("Memory ×", "memory_ratio", 3)]
+ANSWERS = [("Method", "method"), ("Level", "level"), ("Format", "fmt"), ("Device", "device"), ("Role", "role"),
+           ("Dice", "dice", 3), ("Loss vs baseline", "loss_vs_baseline", 3), ("Quality", "quality"),
+           ("Seeds to decide", "seeds_to_decide", 0), ("vs control", "vs_control"), ("Picked", "picked"),
+           ("Fastest", "picked_fastest"), ("Size ×", "size_ratio", 3), ("p50 ×", "p50_ratio", 3)]
 PAPER = [("Model", "model"), ("Dice (%)", "dice", 1, 100), ("Compression rate", "compression_by_count", 1, 1, "x"),
          ("Parameters", "stored_numbers", 0)]
 
@@ -167,12 +138,20 @@ PAPER = [("Model", "model"), ("Dice (%)", "dice", 1, 100), ("Compression rate", 
 RATIO_COLUMNS = ("compression_by_count", "compression_by_bytes", "compression_by_weights")
 
 
-def _half_width(row, column: str):
-    if f"{column}_ci95" in row:
-        return row[f"{column}_ci95"]
-    if f"{column}_low" in row and f"{column}_high" in row:
-        return (row[f"{column}_high"] - row[f"{column}_low"]) / 2
-    return None
+SIGNED = ("delta", "loss_vs_baseline")  # differences: always with their sign
+BOUNDS = {"loss_vs_baseline": ("loss_low", "loss_high")}  # interval columns not named column_low, column_high
+
+
+def _interval(row, column: str, scale: float, decimals: int, sign: str) -> str:
+    """The value's interval as printed: " [low, high]" (bounded) or " ± half-width"; "" where none."""
+    low_name, high_name = BOUNDS.get(column, (f"{column}_low", f"{column}_high"))
+    low, high = row.get(low_name), row.get(high_name)
+    if not is_missing(low) and not is_missing(high) and np.isfinite(low) and np.isfinite(high):
+        return f" [{low * scale:{sign},.{decimals}f}, {high * scale:{sign},.{decimals}f}]"
+    half = row.get(f"{column}_ci95")
+    if not is_missing(half) and np.isfinite(half):
+        return f" ± {half * scale:,.{decimals}f}"
+    return ""
 
 
 def _cell(row, column: str, decimals: int | None, scale: float, unit: str) -> str:
@@ -184,12 +163,8 @@ def _cell(row, column: str, decimals: int | None, scale: float, unit: str) -> st
     if is_missing(value) or not np.isfinite(value):
         # a ratio whose reference failed is unknown, not merely absent (add_baseline_ratios)
         return "unknown" if column in RATIO_COLUMNS and row.get("ratios_unknown") is True else "–"
-    sign = "+" if column == "delta" else ""  # a difference always shows its sign
-    text = f"{value * scale:{sign},.{decimals}f}{unit}"
-    half = _half_width(row, column)
-    if half is not None and not is_missing(half) and np.isfinite(half):
-        text += f" ± {half * scale:,.{decimals}f}"
-    return text
+    sign = "+" if column in SIGNED else ""
+    return f"{value * scale:{sign},.{decimals}f}{unit}" + _interval(row, column, scale, decimals, sign)
 
 
 def printed(table: pd.DataFrame, spec: list[tuple]) -> pd.DataFrame:
@@ -221,3 +196,11 @@ def fmt_num(x, digits: int = 4) -> str:
 def write_latex(df: pd.DataFrame, caption: str) -> str:
     """A printed table (text cells) as a LaTeX table."""
     return df.to_latex(index=False, escape=True, caption=caption, label="tab:frbench", na_rep="-")
+
+
+def read_optional_csv(path) -> pd.DataFrame:
+    """A table that may be empty with no header (curves.csv, when no model recorded epochs)."""
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()

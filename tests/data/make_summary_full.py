@@ -1,5 +1,6 @@
-"""Writes tests/data/summary_full.csv and tests/data/comparisons_full.csv: a realistic study for the report's
-tests (the width of its tables, its flags and verdicts), from a real run of the default config.
+"""Writes tests/data/summary_full.csv, comparisons_full.csv, answers_full.csv and curves_full.csv: a realistic
+study for the report's tests (the width of its tables, its flags, verdicts and answer), from a real run of the
+default config.
 
     .venv/bin/python benchmarks/time_study.py --cores 2 --keep /tmp/default    # or any finished default study
     .venv/bin/python tests/data/make_summary_full.py /tmp/default/results [--out tests/data]
@@ -7,7 +8,10 @@ tests (the width of its tables, its flags and verdicts), from a real run of the 
 The host rows are that run's (every method, level and control of config/config.yaml, three seeds). Added:
 the same models on an emulator (latencies 3.7x, the same Dice), the FR paper's released model
 (`fr_reference`, scored on its own 16 images) on both, one failed run, and pyperf's short-sample warning.
-The comparisons are computed from the run's per-image Dice (results/dice.csv), as `frbench summarize` does.
+The comparisons and the answer are computed from the run's per-image Dice (results/dice.csv), as `frbench
+summarize` and `frbench answers` do (margin 0.02, the report tests' budget); curves_full.csv is the baseline's
+training curves (results/curves.csv). The fixtures in the repository were made from the default study at
+commit 13017fe as run on a second machine (../shared/studies/default-13017fe-second-machine).
 """
 
 import argparse
@@ -17,9 +21,11 @@ import numpy as np
 import pandas as pd
 
 from frbench.report.controls import compare
+from frbench.report.decisions import decide
 from frbench.report.summary import add_baseline_ratios
 
 HERE = Path(__file__).parent
+BUDGET = 0.02  # report.dice_budget in the tests that read these
 EMULATOR, SLOWER = "emulator-5554", 3.7
 LATENCY = ["mean_ms", "std_ms", "min_ms", "p50_ms", "p90_ms", "p99_ms", "max_ms", "trimmed_mean_ms", "load_ms",
            "first_inference_ms"]
@@ -50,12 +56,16 @@ def main(results: Path, out: Path = HERE) -> None:
     ok = df[df["error"].isna()][["method", "level", "seed", "fmt", "device"]]
     dice = dice.merge(ok, on=["method", "level", "seed", "fmt", "device"])  # the failed run scored nothing
     df.to_csv(out / "summary_full.csv", index=False)
-    compare(df, dice).to_csv(out / "comparisons_full.csv", index=False)
+    comparisons = compare(df, dice)
+    comparisons.to_csv(out / "comparisons_full.csv", index=False)
+    decide(df, dice, comparisons, BUDGET).to_csv(out / "answers_full.csv", index=False)
+    curves = pd.read_csv(results / "curves.csv")
+    curves[curves["method"].eq("baseline")].to_csv(out / "curves_full.csv", index=False)
 
 
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("results", type=Path, help="a finished study's results/ folder")
-    ap.add_argument("--out", type=Path, default=HERE, help="where the two CSV files go (default: %(default)s)")
+    ap.add_argument("--out", type=Path, default=HERE, help="where the CSV files go (default: %(default)s)")
     args = ap.parse_args()
     main(args.results, args.out)

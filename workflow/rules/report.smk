@@ -20,7 +20,29 @@ rule summarize:
         " --curves {output.curves} --dice {output.dice} --comparisons {output.comparisons} > {log} 2>&1"
 
 
-# Figures and tables come from the three tables alone: `snakemake figures` on
+# The answer: every model against the baseline (keeps, loses or undecided quality, by a
+# non-inferiority test with report.dice_budget as its margin) and the picks, from the tables alone.
+rule answers:
+    input:
+        summary=rules.summarize.output.summary,
+        dice=rules.summarize.output.dice,
+        comparisons=rules.summarize.output.comparisons,
+    output:
+        answers=report("results/answers.csv", caption="../report/answers.rst", category="Tables"),
+    log:
+        "results/logs/answers.log",
+    benchmark:
+        "results/benchmarks/answers.tsv"
+    localrule: True
+    params:
+        config=json.dumps({"report": config["report"]}, sort_keys=True),
+    shell:
+        "python -m frbench answers --summary {input.summary} --dice {input.dice}"
+        " --comparisons {input.comparisons} --config-json {params.config:q}"
+        " --out {output.answers} > {log} 2>&1"
+
+
+# Figures and tables come from the tables alone: `snakemake figures` on
 # existing results schedules no training, export or benchmark.
 rule figures:
     input:
@@ -28,6 +50,7 @@ rule figures:
         samples=rules.summarize.output.samples,
         curves=rules.summarize.output.curves,
         comparisons=rules.summarize.output.comparisons,
+        answers=rules.answers.output.answers,
     output:
         figures=report(
             expand("results/figures/{name}.{ext}", name=FIGURE_NAMES, ext=["png", "pdf"]),
@@ -45,7 +68,8 @@ rule figures:
         config=json.dumps({"report": config["report"]}, sort_keys=True),
     shell:
         "python -m frbench figures --summary {input.summary} --samples {input.samples}"
-        " --curves {input.curves} --comparisons {input.comparisons} --names {params.names}"
+        " --curves {input.curves} --comparisons {input.comparisons} --answers {input.answers}"
+        " --names {params.names}"
         " --config-json {params.config:q}"
         " --outdir results/figures > {log} 2>&1"
 
@@ -54,6 +78,8 @@ rule report:
     input:
         summary=rules.summarize.output.summary,
         comparisons=rules.summarize.output.comparisons,
+        answers=rules.answers.output.answers,
+        curves=rules.summarize.output.curves,
         figures=expand("results/figures/{name}.png", name=FIGURE_NAMES),
     output:
         html=report("results/report.html", caption="../report/report.rst", category="Report"),
@@ -68,6 +94,6 @@ rule report:
         configfile=" ".join(map(str, workflow.overwrite_configfiles)) or "config/config.yaml",
     shell:
         "python -m frbench report --summary {input.summary} --comparisons {input.comparisons}"
-        " --figures {input.figures}"
+        " --answers {input.answers} --curves {input.curves} --figures {input.figures}"
         " --config-json {params.config:q} --configfile {params.configfile:q}"
         " --provenance {output.provenance} --out {output.html} > {log} 2>&1"
