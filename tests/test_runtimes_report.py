@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from frbench.report import render_report
+from frbench.report.decisions import COLUMNS as ANSWER_COLUMNS
 from frbench.report.figures import Tables, draw, figure_names
 from frbench.report.runtimes import DICE_TOLERANCE, runtime_table
 
@@ -55,7 +56,8 @@ def test_the_report_and_the_figure_show_every_format(three_formats):
     provenance = {"git": {"commit": "abc", "dirty": False}, "config_hash": "h", "config": {},
                   "packages": {"torch": "2.13.0"}, "python": "3.11",
                   "host": {"cpu": "Test CPU", "machine": "x86_64", "system": "Linux"}}
-    html = render_report(three_formats, comparisons, {}, provenance, "snakemake --cores 2 all", 0.02, 1e-3)
+    answers = pd.DataFrame(columns=ANSWER_COLUMNS)  # no decision needed: this test reads the runtimes section
+    html = render_report(three_formats, comparisons, answers, {}, provenance, "snakemake --cores 2 all", 0.02, 1e-3)
     section = html[html.index('id="which-runtime"'):]
     section = section[: section.index("</table>")]
     for fmt in ("ptl", "quick", "slow"):
