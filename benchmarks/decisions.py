@@ -11,9 +11,10 @@ the baseline (keeps, loses or undecided at the margin, seeds to decide), the pic
 alternatives, and the baseline's convergence verdict. Printed per format and device: one line per model
 with each folder's figures and decisions side by side, then each method's picked level (smallest and
 fastest file that keeps quality) per folder, and whether the folders agree on every decision: which level
-per method, and each row's quality and verdict against its control. The fastest pick rests on latencies,
-which differ between machines and under load: it is shown, and not counted in the agreement.
-Exits 1 where they disagree.
+per method, and each row's quality. A row's verdict against its control is shown, and where it differs
+marked, but not counted: no decision rests on *same* against *worse* (both let the answer name the
+control as the simpler alternative). The fastest pick rests on latencies, which differ between machines
+and under load: it is shown, and not counted either. Exits 1 where the decisions disagree.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from frbench.report.convergence import convergence
 from frbench.report.decisions import baseline_of, decide
 from frbench.report.tables import read_optional_csv
 
-DECIDED = ["quality", "vs_control"]  # per row: what must agree
+DECIDED = ["quality"]  # per row: what must agree (the verdict against the control is shown, not counted)
 
 
 def decisions(folder: Path, budget: float, tolerance: float) -> tuple[pd.DataFrame, object]:
@@ -54,6 +55,7 @@ def cell(row) -> str:
     if row is None:
         return "(absent)"
     quality = row["quality"] + (f" ({int(row['seeds_to_decide'])} seeds)" if pd.notna(row["seeds_to_decide"]) else "")
+    quality += " (in every seed)" if row["note"] == "loses in every seed" else ""
     return (f"Dice {row['dice']:.3f}  loss {interval(row, 'loss_vs_baseline', 'loss_low', 'loss_high')}  "
             f"{quality}  vs control: {row['vs_control'] if isinstance(row['vs_control'], str) else '–'}")
 
@@ -87,8 +89,10 @@ def main() -> int:
             found = answers[(answers[GROUP] == pd.Series(key, index=GROUP)).all(axis=1)]
             rows.append(found.iloc[0] if len(found) else None)
         same = all(r is not None for r in rows) and len({tuple(r[c] for c in DECIDED) for r in rows}) == 1
+        verdicts = len({str(r["vs_control"]) for r in rows if r is not None}) == 1
         disagree += not same
-        print(f"{'/'.join(map(str, key))}{'' if same else '   <-- differs'}")
+        print(f"{'/'.join(map(str, key))}{'' if same else '   <-- differs'}"
+              f"{'' if verdicts else '   (verdict against the control differs: no decision rests on it)'}")
         for name, row in zip(names, rows):
             print(f"    {name}: {cell(row)}")
     for column, counted in (("picked", True), ("picked_fastest", False)):

@@ -204,7 +204,7 @@ def test_verdicts_and_intervals_are_rendered(html, full_html, full_comparisons):
     assert cell["prune_unstructured/0.9"] == ["no measurable", "difference", "[−0.050, +0.010]", "vs baseline_ft/dense"]
     assert cell["<script>alert('x')</script>/0.1"] == ["+0.050", "[+0.020, +0.080]", "vs baseline_ft/dense"]  # better
     assert cell["baseline/dense"] == ["–"]
-    assert "paired t-test over seeds x images" in html and "Holm-corrected over the rows" in html
+    assert "t-interval over seeds x images" in html and "in every seed" in html and "Holm-corrected per format" in html
     rows = _Table("comparison")
     rows.feed(full_html)
     by_verdict = {}

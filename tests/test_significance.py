@@ -155,8 +155,8 @@ def test_a_difference_measurable_alone_is_not_among_many():
     from frbench.report.controls import holm_verdicts
 
     def family(n_null, device="host"):
-        rows = [{"fmt": "ptl", "device": device, "delta": -0.02, "p": 0.01, "verdict": UNKNOWN}]
-        rows += [{"fmt": "ptl", "device": device, "delta": 0.001, "p": 0.5, "verdict": UNKNOWN}] * n_null
+        rows = [{"fmt": "ptl", "device": device, "delta": -0.02, "p": 0.01, "side": "below", "verdict": UNKNOWN}]
+        rows += [{"fmt": "ptl", "device": device, "delta": 0.001, "p": 0.5, "side": "above", "verdict": UNKNOWN}] * n_null
         return pd.DataFrame(rows)
 
     assert holm_verdicts(family(0))["verdict"].iloc[0] == WORSE

@@ -5,14 +5,17 @@ the model with the same training budget and no compression (`Method.control`, re
 train.json): `baseline_ft` for a post-training method, `small_dense` of the same stored-number
 count for an FR level, the baseline for the controls themselves. Per row: the mean test Dice
 of the exported model with its 95 % interval over seeds and test images, the paired difference
-from the control (same seed, same image) with its interval and p-value, and the verdict:
-"worse", "better" or "no measurable difference" (frbench.report.significance). A row whose
-control is missing or failed reads "unknown"; the reason is in `note`.
+from the control (same seed, same image) with its interval, and the verdict: "worse", "better" or
+"no measurable difference" (frbench.report.significance). A row whose control is missing or failed
+reads "unknown"; the reason is in `note`.
 
-Multiplicity: the verdicts of one format and device are one family, corrected by Holm's method
-(`p_holm`): a difference is measurable when its Holm-adjusted p-value is under 5 %, so that a
-study of thirty rows does not find a difference by chance. Intervals are each row's own 95 %
-intervals, inside the metric's range (Dice in [0, 1], a difference in [-1, 1]).
+The verdict is a directional claim (`significance.directional_test`): worse or better by the
+random-effects interval over seeds and images, or in every seed, each seed's model tested over its
+test images (`every_seed` says which the verdict rests on); `p` is the row's, its tests' smallest
+times their number. The verdicts of one format and device are one family, corrected by Holm's method
+(`p_holm`): a difference is measurable when its Holm-adjusted p-value is under 5 %, so that a study of
+thirty rows does not find a difference by chance. Intervals are each row's own 95 % intervals, inside
+the metric's range (Dice in [0, 1], a difference in [-1, 1]).
 """
 
 from __future__ import annotations
@@ -22,23 +25,28 @@ import math
 import pandas as pd
 
 from .significance import (
+    ABOVE,
+    BELOW,
     BETTER,
     DICE_RANGE,
     DIFFERENCE_RANGE,
     LEVEL,
     NO_DIFFERENCE,
-    TEST_NAME,
     UNKNOWN,
     WORSE,
     crossed_mean,
     dice_table,
+    directional_test,
     holm,
-    paired,
+    paired_table,
 )
 
 GROUP = ["method", "level", "fmt", "device"]  # one row of the report: a model on one format and device, over seeds
 COLUMNS = [*GROUP, "role", "control", "seeds", "images", "dice", "dice_low", "dice_high", "delta", "delta_low",
-           "delta_high", "p", "p_holm", "df", "paired_seeds", "verdict", "note", "test"]
+           "delta_high", "p", "p_holm", "side", "every_seed", "df", "paired_seeds", "verdict", "note", "test"]
+TEST_NAME = ("paired by seed and test image: worse or better by the t-interval over seeds x images (two-way random "
+             "effects, Satterthwaite df) or in every seed (each seed's paired t-test over its images), "
+             "Holm-corrected per format and device")
 
 
 def per_image_dice(bench_records: list[dict]) -> pd.DataFrame:
@@ -80,9 +88,13 @@ def compare(summary: pd.DataFrame, dice: pd.DataFrame) -> pd.DataFrame:
             rows.append({**row, "verdict": UNKNOWN,
                          "note": f"its control {control} has no successful run on {fmt}/{device}"})
             continue
-        diff = paired(mine, theirs).within(DIFFERENCE_RANGE)
-        rows.append({**row, "delta": diff.mean, "delta_low": diff.low, "delta_high": diff.high, "p": diff.p,
-                     "df": diff.df, "paired_seeds": diff.seeds, "verdict": UNKNOWN,
+        table = paired_table(mine, theirs)
+        diff = crossed_mean(table)
+        test = directional_test(table, 0.0, interval=diff)
+        diff = diff.within(DIFFERENCE_RANGE)
+        rows.append({**row, "delta": diff.mean, "delta_low": diff.low, "delta_high": diff.high, "p": test.p,
+                     "side": test.side, "every_seed": test.every_seed, "df": diff.df, "paired_seeds": diff.seeds,
+                     "verdict": UNKNOWN,
                      "note": row["note"] if math.isfinite(diff.low) else "one seed and one image: no interval"})
     return holm_verdicts(pd.DataFrame(rows, columns=COLUMNS))
 
@@ -96,8 +108,8 @@ def holm_verdicts(table: pd.DataFrame) -> pd.DataFrame:
     tested = table["p_holm"].notna()
     measurable = tested & (table["p_holm"] < 1 - LEVEL)
     table.loc[tested, "verdict"] = NO_DIFFERENCE
-    table.loc[measurable & (table["delta"] < 0), "verdict"] = WORSE
-    table.loc[measurable & (table["delta"] > 0), "verdict"] = BETTER
+    table.loc[measurable & table["side"].eq(BELOW), "verdict"] = WORSE
+    table.loc[measurable & table["side"].eq(ABOVE), "verdict"] = BETTER
     return table
 
 

@@ -11,13 +11,12 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from .controls import GROUP, describe_controls
+from .controls import GROUP, TEST_NAME, describe_controls
 from .convergence import convergence
 from .decisions import TEST_NAME as ANSWER_TEST
 from .decisions import baseline_of
 from .phone_memory import PHONE_REPORTED, reference_memory
 from .runtimes import DICE_TOLERANCE, runtime_table
-from .significance import TEST_NAME
 from .tables import comparison, fmt_num, is_missing
 
 

@@ -24,6 +24,21 @@ as often as the interval does (a confidence set cut to the parameter space keeps
 the mean itself is always inside. (A bootstrap over three seeds covers far less than 95 %, and a
 logit transform by the delta method turns a clear collapse into an interval reaching zero loss:
 tests/test_significance.py measures both.)
+
+Directional claims (`directional_test`). A verdict says a model lies above or below a margin: worse or
+better than its control (margin 0), losing or keeping quality (margin: the Dice budget). With three
+seeds the interval above has about two degrees of freedom when the seeds disagree, and its seed
+variance rests on three numbers, so a claim made from it alone flips from machine to machine (one
+machine's three seeds collapse alike, another's do not). A claim can therefore also rest on every seed:
+each seed's model tested by itself, a one-sided paired t-test over its test images (seeds fixed;
+`scipy.stats.ttest_1samp`), the claim made when every seed's test makes it. That is an
+intersection-union test (Berger 1982), whose p-value is the largest of the seeds' and which keeps
+its level without a correction across the seeds; it speaks of the models trained, not of seeds not
+trained. Each claim a row may make is one one-sided test; the row's p-value is the smallest of them
+times their number (Bonferroni within the row), and the rows of a study are one family, corrected by
+Holm's method (`holm`). Which claims may rest on every seed is the caller's choice: a loss or a
+difference from a control may; keeping quality, the claim a reader ships a model on, rests on the
+random-effects interval alone, which speaks of seeds not trained too.
 """
 
 from __future__ import annotations
@@ -35,11 +50,15 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-TEST_NAME = "paired t-test over seeds x images (two-way random effects, Satterthwaite df)"
 LEVEL = 0.95
 DICE_RANGE, DIFFERENCE_RANGE = (0.0, 1.0), (-1.0, 1.0)
 
 NO_DIFFERENCE, WORSE, BETTER, UNKNOWN = "no measurable difference", "worse", "better", "unknown"
+ABOVE, BELOW = "above", "below"  # the two sides of a margin a directional claim may put a mean on
+
+
+def _beyond(mean: float, value: float, side: str) -> bool:
+    return mean > value if side == ABOVE else mean < value
 
 
 @dataclass(frozen=True)
@@ -100,11 +119,17 @@ class Interval:
 
     def p_against(self, value: float) -> float:
         """Two-sided p-value of the test that the mean equals `value` (a non-inferiority margin)."""
+        return min(1.0, 2 * min(self.p_beyond(value, ABOVE), self.p_beyond(value, BELOW)))
+
+    def p_beyond(self, value: float, side: str) -> float:
+        """One-sided p-value of the test whose alternative is that the mean lies `side` (ABOVE or BELOW)
+        of `value`."""
         if not (self.df > 0) or math.isnan(self.se):
             return math.nan
         if self.se == 0:
-            return 1.0 if self.mean == value else 0.0
-        return float(2 * stats.t.sf(abs(self.mean - value) / self.se, self.df))
+            return 0.0 if _beyond(self.mean, value, side) else 1.0
+        t = (self.mean - value) / self.se
+        return float(stats.t.sf(t, self.df) if side == ABOVE else stats.t.cdf(t, self.df))
 
 
 def _interval(mean: float, var: float, df: float, seeds: int, images: int, spread=None) -> Interval:
@@ -163,16 +188,63 @@ def dice_table(dice: pd.DataFrame) -> pd.DataFrame:
     return dice.pivot_table(index="seed", columns="image", values="dice", aggfunc="first")
 
 
-def paired(row: pd.DataFrame, control: pd.DataFrame) -> Interval:
-    """The row's Dice minus its control's, paired by seed and image (both long: seed, image, dice).
-    Only seeds and images both have are paired; none in common raises ValueError."""
+def paired_table(row: pd.DataFrame, control: pd.DataFrame) -> np.ndarray:
+    """The row's Dice minus its control's, paired by seed and image (both long: seed, image, dice), as a
+    seeds x images array. Only seeds and images both have are paired; none in common raises ValueError."""
     a, b = dice_table(row), dice_table(control)
     seeds = a.index.intersection(b.index)
     images = a.columns.intersection(b.columns)
     if seeds.empty or images.empty:
         raise ValueError("the row and its control share no seed and image")
     diff = a.loc[seeds, images] - b.loc[seeds, images]
-    return crossed_mean(diff.dropna(axis=1).to_numpy())
+    return diff.dropna(axis=1).to_numpy()
+
+
+def paired(row: pd.DataFrame, control: pd.DataFrame) -> Interval:
+    """The mean of `paired_table(row, control)` and its 95 % interval."""
+    return crossed_mean(paired_table(row, control))
+
+
+def every_seed_p(table: np.ndarray, value: float, side: str) -> float:
+    """p-value of the intersection-union test that every seed's mean (a row of the seeds x images
+    `table`) lies `side` of `value`: the largest of the seeds' one-sided paired t-tests over their images
+    (see the module docstring). A seed whose images all differ alike counts by its mean alone."""
+    x = np.asarray(table, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] < 2:
+        return math.nan
+    alternative = "greater" if side == ABOVE else "less"
+    p = stats.ttest_1samp(x, value, axis=1, alternative=alternative).pvalue
+    flat = x.std(axis=1) == 0
+    p = np.where(flat, np.where(_beyond(x.mean(axis=1), value, side), 0.0, 1.0), p)
+    return float(np.max(p))
+
+
+@dataclass(frozen=True)
+class Directional:
+    """The outcome of `directional_test`: the row's p-value (its tests' smallest, times their number),
+    the side that smallest p-value speaks for, and whether it rests on every seed."""
+
+    p: float
+    side: str | None
+    every_seed: bool
+    tests: int
+
+
+def directional_test(table: np.ndarray, value: float, every_seed_sides: tuple[str, ...] = (ABOVE, BELOW),
+                     interval: Interval | None = None) -> Directional:
+    """The claims a row may make about the mean of its paired `table` against `value`: above or below
+    it by the random-effects interval (`crossed_mean`), and, on the sides in `every_seed_sides`, above
+    or below it in every seed (`every_seed_p`). Bonferroni within the row (see the module docstring)."""
+    interval = crossed_mean(table) if interval is None else interval
+    if np.asarray(table).shape[0] == 1:  # one seed: every seed's test is the interval's own
+        every_seed_sides = ()
+    tests = [(interval.p_beyond(value, side), side, False) for side in (ABOVE, BELOW)]
+    tests += [(every_seed_p(table, value, side), side, True) for side in every_seed_sides]
+    tests = [t for t in tests if not math.isnan(t[0])]
+    if not tests:
+        return Directional(math.nan, None, False, 0)
+    p, side, every = min(tests, key=lambda t: t[0])
+    return Directional(min(1.0, p * len(tests)), side, every, len(tests))
 
 
 def holm(p: pd.Series) -> pd.Series:
