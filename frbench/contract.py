@@ -217,8 +217,10 @@ class Method:
     @classmethod
     def config_block(cls, config: dict) -> dict:
         """Its options in the study config (what `ctx.params` holds, and a job's params: what changes
-        its output besides the level): `methods.NAME` without `levels`."""
-        return {k: v for k, v in config["methods"].get(cls.name, {}).items() if k != "levels"}
+        its output besides the level): `methods.NAME` without `levels`, over the option defaults (the
+        same whether or not the study lists the method, as a chain's step may not be)."""
+        block = config["methods"].get(cls.name, {})
+        return {**defaults_of(cls.option_schema), **{k: v for k, v in block.items() if k != "levels"}}
 
     @classmethod
     def imported(cls, config: dict) -> list[tuple[str, int]]:
