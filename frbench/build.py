@@ -1,16 +1,18 @@
 """Make one model of the study: method x level x seed -> checkpoint + train.json.
 
-The job every method rule runs. A method trained from scratch gets the `train`
-budget; a post-training method gets the trained baseline and the `finetune`
-budget. Both go through the same `frbench.train.fit`.
+The job every trained model's rule runs (the `train` template). The method says what it needs:
+its budget (`Method.budget`: the `train` or the `finetune` block), and the other models of the
+study it takes as inputs (`Method.inputs`: the baseline it compresses, a teacher, the earlier steps
+of a chain), each passed as `--input NAME=CHECKPOINT`, loaded here and handed over as
+`ctx.models[NAME]` on the training device, in eval mode and frozen. Every method goes through the
+same `frbench.train.fit`.
 
-Bad input does not fail the job: an unreadable dataset (`DataError`) or baseline
-checkpoint (`CheckpointError`, also when the baseline's own training recorded an
-error) gives a train.json whose `error` names the file and what to do, and an empty
-checkpoint, so that export, benchmark and summary carry an error row and the report
-still builds, as the later stages do with their own failures. A diverging loss still
-fails the job (`TrainingDiverged`, naming the epoch and the model): that is this job's
-own result, and it asks for a different config, not a rerun.
+Bad input does not fail the job: an unreadable dataset (`DataError`) or input checkpoint
+(`CheckpointError`, also when the input's own training recorded an error) gives a train.json whose
+`error` names the file and what to do, and an empty checkpoint, so that export, benchmark and
+summary carry an error row and the report still builds, as the later stages do with their own
+failures. A diverging loss still fails the job (`TrainingDiverged`, naming the epoch and the
+model): that is this job's own result, and it asks for a different config, not a rerun.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from .data import DataError, load_split, to_float
 from .errors import CheckpointError, ConfigError
 from .hostinfo import capped_threads
 from .io import atomic_write_bytes, atomic_write_json, read_json
-from .methods import MethodContext, get_method, load_model
+from .methods import MethodContext, get_method, load_trained
 from .provenance import stamp
 from .train import TrainConfig, fit, seed_everything
 
@@ -49,11 +51,12 @@ class FloatImages:
         return to_float(self.images[index])
 
 
-def load_baseline(path) -> nn.Module:
-    """The trained baseline. When its checkpoint cannot be read because the baseline's own
-    job recorded an error (its train.json, beside the checkpoint), the error says so."""
+def load_input(name: str, path, device: torch.device, trainable: bool) -> tuple[nn.Module, dict]:
+    """One input model, ready to hand over: loaded, on `device`, in eval mode, frozen unless
+    `trainable`; and what rebuilds its shape ({"method", "level", "arch"}). When its checkpoint
+    cannot be read because its own job recorded an error (its train.json, beside it), the error says so."""
     try:
-        return load_model(path)[0]
+        trained = load_trained(path)
     except CheckpointError as e:
         record = Path(path).with_name("train.json")
         try:
@@ -61,50 +64,60 @@ def load_baseline(path) -> nn.Module:
         except Exception:  # noqa: BLE001 - no readable record: the checkpoint's own error stands
             failed = None
         if failed:
-            raise CheckpointError(f"{path}: the baseline was not trained ({record}: {failed})") from e
+            raise CheckpointError(f"{path}: input {name!r} was not trained ({record}: {failed})") from e
         raise
+    model = trained.model.to(device).eval().requires_grad_(trainable)
+    ckpt = trained.checkpoint
+    return model, {"method": ckpt["method"], "level": ckpt["level"], "arch": ckpt["arch"]}
+
+
+def check_inputs(label: str, declared: dict, given: dict) -> None:
+    if set(given) != set(declared):
+        wanted = ", ".join(f"--input {name}=CHECKPOINT (the model {ref})" for name, ref in declared.items()) or "none"
+        raise ConfigError(f"{label} takes the inputs {wanted}; given: {', '.join(sorted(given)) or 'none'}")
 
 
 def build_model(*, method: str, level: str, seed: int, data: str, config: dict, out: str, record_out: str,
-                baseline: str | None = None, threads: int | None = None, progress: bool = True) -> dict:
-    """Build, train and save one model. `config` holds the blocks this job depends on:
-    `unet`, `train` or `finetune`, and `params` (the method's own block)."""
+                inputs: dict[str, str] | None = None, threads: int | None = None, progress: bool = True) -> dict:
+    """Build, train and save one model. `config` holds the blocks this job depends on: `unet`, the
+    method's budget (`train` or `finetune`) and `options` (the method's config block without its
+    levels); `inputs` the checkpoint of each input the method declares, by name."""
     if threads:
         torch.set_num_threads(capped_threads(threads))
     cls = get_method(method)
-    budget = "finetune" if cls.from_baseline else "train"
-    train_cfg = TrainConfig.from_dict(config.get(budget, {}), where=budget)
+    train_cfg = TrainConfig.from_dict(config.get(cls.budget, {}), where=cls.budget)
     key = {"method": method, "level": level, "seed": seed}
-    light = MethodContext(unet=config["unet"], params=config.get("params", {}), seed=seed)
-    control = cls(level, light).control()
-    about = dict(key=key, budget=budget, role=cls.role, control="/".join(control) if control else None,
-                 frbench=__version__, torch=torch.__version__,
-                 python=platform.python_version(), baseline=baseline, config=config,
+    label = f"{method}/{level}/seed{seed}"
+    light = cls(level, MethodContext(unet=config["unet"], params=config.get("options", {}), seed=seed))
+    declared, inputs = light.inputs(), dict(inputs or {})
+    check_inputs(label, declared, inputs)
+    control = light.control()
+    about = dict(key=key, budget="+".join(cls.budgets()), role=cls.role, control=str(control) if control else None,
+                 inputs={name: {"model": str(ref), "checkpoint": inputs[name]} for name, ref in declared.items()},
+                 frbench=__version__, torch=torch.__version__, python=platform.python_version(), config=config,
                  provenance=stamp({"config": config, "seed": seed, "level": level}, threads=torch.get_num_threads()))
-    if cls.from_baseline and baseline is None:
-        raise ConfigError(f"method {method!r} compresses the trained baseline: pass its checkpoint with --baseline")
+    device = torch.device("cuda" if torch.cuda.is_available() and cls.trains_on_gpu else "cpu")
 
     try:  # the inputs: unreadable ones give an error record, not a failed job
         # uint8 as stored: fit converts each batch, so no float copy of a split is made
         train_set, val_set = load_split(data, "train", uint8=True), load_split(data, "val", uint8=True)
         seed_everything(seed)
-        base_model = load_baseline(baseline) if cls.from_baseline else None
+        loaded = {name: load_input(name, path, device, name in cls.trainable_inputs) for name, path in inputs.items()}
     except (DataError, CheckpointError) as e:
         record = {**about, "error": f"{type(e).__name__}: {e}"}
-        print(f"{method}/{level}/seed{seed} not trained; error recorded in {record_out}: {record['error']}",
-              file=sys.stderr)
+        print(f"{label} not trained; error recorded in {record_out}: {record['error']}", file=sys.stderr)
         atomic_write_bytes(out, b"")  # the declared output exists; its emptiness and `error` say why
         atomic_write_json(record_out, record)
         return record
 
-    m = cls(level, MethodContext(unet=light.unet, params=light.params, seed=seed, baseline=base_model,
-                                 calibration=FloatImages(train_set[0])))  # this job's method: it holds the job's facts
+    m = cls(level, MethodContext(unet=config["unet"], params=config.get("options", {}), seed=seed,
+                                 models={name: model for name, (model, _) in loaded.items()},
+                                 sources={name: source for name, (_, source) in loaded.items()},
+                                 calibration=FloatImages(train_set[0]), device=device))  # this job's: it holds its facts
     t0 = time.monotonic()
     model = m.build()
     build_seconds = time.monotonic() - t0
-    device = torch.device("cuda" if torch.cuda.is_available() and m.trains_on_gpu else "cpu")
     model = model.to(device)
-    label = f"{method}/{level}/seed{seed}"
     model, record = fit(model, train_set, val_set, train_cfg, seed=seed, hooks=m.hooks(model), label=label,
                         progress=progress)
     model = m.finalize(model.cpu())

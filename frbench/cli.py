@@ -12,6 +12,14 @@ import json
 import sys
 
 
+def _input_arg(text: str) -> tuple[str, str]:
+    name, sep, path = text.partition("=")
+    if not (sep and name.isidentifier() and path):
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=CHECKPOINT, e.g. start=results/models/baseline/dense/"
+                                         "seed0/model.pt")
+    return name, path
+
+
 def _json_arg(text: str) -> dict:
     try:
         return json.loads(text)
@@ -47,7 +55,7 @@ def cmd_train(a):
     from .build import build_model
 
     build_model(method=a.method, level=a.level, seed=a.seed, data=a.data, config=a.config_json, out=a.out,
-                record_out=a.record, baseline=a.baseline, threads=a.threads, progress=not a.no_progress)
+                record_out=a.record, inputs=dict(a.input), threads=a.threads, progress=not a.no_progress)
 
 
 def cmd_export(a):
@@ -149,7 +157,7 @@ def cmd_reference(a):
 
 
 def cmd_check_config(a):
-    from .config_file import check_config_files
+    from .config import check_config_files
 
     check_config_files(*a.configfile)
     print(f"{', '.join(a.configfile)}: passes the workflow's checks")
@@ -160,7 +168,9 @@ def cmd_methods(a):
 
     for name in list_methods():
         m = get_method(name)
-        print(f"{name}\t{'post-training (finetune budget)' if m.from_baseline else 'from scratch (train budget)'}")
+        start = f"compresses its input {m.start_input!r}" if m.start_input else "builds its model afresh"
+        made = "trained" if m.made_by == "train" else f"imported by rule {m.made_by}"
+        print(f"{name}\t{m.role}\t{m.budget} budget\t{start}\t{made}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -177,8 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("method")
     _key_args(p, "level", "seed")
     p.add_argument("--data", required=True)
-    p.add_argument("--config-json", type=_json_arg, required=True, help='{"unet", "train"|"finetune", "params"}')
-    p.add_argument("--baseline", help="baseline checkpoint (post-training methods)")
+    p.add_argument("--config-json", type=_json_arg, required=True, help='{"unet", "train"|"finetune", "options"}')
+    p.add_argument("--input", type=_input_arg, action="append", default=[], metavar="NAME=CHECKPOINT",
+                   help="an input the method declares (Method.inputs), by name; once per input")
     p.add_argument("--out", required=True)
     p.add_argument("--record", required=True, help="train.json")
     p.add_argument("--threads", type=int)
@@ -246,11 +257,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("reference", help="import the FR paper's released UNet as an `fr` checkpoint, with its test images")
+    p = sub.add_parser("reference", help="import the FR paper's released UNet (method fr_reference), with its test images")
     p.add_argument("--dir", required=True, help="folder with unet_fr.tar.xz and testimgs/ (../shared/fr_reference)")
     p.add_argument("--size", type=int, nargs=2, default=[640, 959], metavar=("H", "W"),
                    help="resize the test images to H x W (default: their full resolution, 640 959)")
-    p.add_argument("--out-checkpoint", required=True, help="model.pt (method fr, level k33, seed 0)")
+    p.add_argument("--out-checkpoint", required=True, help="model.pt (method fr_reference, level k33, seed 0)")
     p.add_argument("--out-dataset", required=True, help=".npz whose test split holds the 16 images")
     p.add_argument("--out-record", required=True, help="JSON: what was imported and its Dice, measured here")
     p.add_argument("--threads", type=int)
@@ -262,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("configfile", nargs="+", help="the config file(s), as given to snakemake --configfile (merged in order)")
     p.set_defaults(func=cmd_check_config)
 
-    p = sub.add_parser("methods", help="list the registered compression methods")
+    p = sub.add_parser("methods", help="list the registered methods: role, budget, what they start from, how made")
     p.set_defaults(func=cmd_methods)
     return parser
 

@@ -2,7 +2,7 @@
 
 Three parties meet here, and each imports this module, never the others' internals:
 
-- a method (`frbench/methods/<name>.py`) subclasses `Method`;
+- a method (`frbench/methods/<name>.py`, one file) subclasses `Method`;
 - the training loop (`frbench.train.fit`) calls the method's `Hook`s;
 - the exporters (`frbench/export/`) write the method's `ExportForm` of a trained model.
 
@@ -15,14 +15,30 @@ model carries no bookkeeping: a checkpoint holds the method's `arch` (JSON) and 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 import torch
 import torch.nn as nn
 
-from .defaults import method_defaults
+from .config.schema import defaults_of
+from .errors import ConfigError
 
-__all__ = ["ExportForm", "Hook", "Method", "MethodContext", "StudyFacts"]
+__all__ = ["BASELINE", "FINETUNED_BASELINE", "ExportForm", "Hook", "Method", "MethodContext", "ModelRef",
+           "StudyFacts"]
+
+
+class ModelRef(NamedTuple):
+    """Another model of the study, at the job's own seed: `method` at `level`."""
+
+    method: str
+    level: str
+
+    def __str__(self) -> str:
+        return f"{self.method}/{self.level}"
+
+
+BASELINE = ModelRef("baseline", "dense")  # the network every compression ratio is taken against
+FINETUNED_BASELINE = ModelRef("baseline_ft", "dense")  # the baseline after the `finetune` budget alone
 
 
 @dataclass(frozen=True)
@@ -41,12 +57,18 @@ class MethodContext:
     """Everything a build job gives a method for one (level, seed)."""
 
     unet: dict  # the study's `model` block (frbench.models.UNetConfig as a dict)
-    params: dict = field(default_factory=dict)  # the method's own config block (config["methods"][name])
+    params: dict = field(default_factory=dict)  # the method's own config block (`Method.config_block`)
     seed: int = 0
-    baseline: nn.Module | None = None  # the trained baseline, for post-training methods
-    # training images, for methods that calibrate or trace: float32 (N,3,H,W) when indexed or sliced
-    # (frbench.build.FloatImages over the uint8 split, or a plain tensor); len() is N
+    # The inputs the method declared (`Method.inputs`), by name: each loaded from its checkpoint, on
+    # `device`, in eval mode, and frozen (requires_grad False) unless named in `Method.trainable_inputs`.
+    models: dict[str, nn.Module] = field(default_factory=dict)
+    # Each input's {"method", "level", "arch"}: what rebuilds its shape (a method that starts from an
+    # input keeps it in its own arch, so that its model is rebuilt on top of that shape).
+    sources: dict[str, dict] = field(default_factory=dict)
+    # training images, for methods that calibrate or trace: float32 (N,3,H,W) in [0, 1] on the CPU when
+    # indexed or sliced (frbench.build.FloatImages over the uint8 split, or a plain tensor); len() is N
     calibration: Any = None
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))  # where the model trains
 
 
 class Hook:
@@ -57,8 +79,10 @@ class Hook:
 
     def loss(self, model: nn.Module, batch: tuple[torch.Tensor, torch.Tensor], output: torch.Tensor,
              loss: torch.Tensor) -> torch.Tensor:
-        """The loss this step minimises, from the batch (images, masks), the model's output and the
-        loss so far (the shared segmentation loss, or an earlier hook's). Default: unchanged."""
+        """The loss this step minimises. `batch` is (images, masks): images float32 (N, 3, H, W) in
+        [0, 1], masks int64 (N, H, W) of class indices, both on the training device; `output` is the
+        model's logits, float32 (N, classes, H, W) with `classes` the model block's (1 or 2); `loss`
+        the scalar so far (the shared segmentation loss, or an earlier hook's). Default: unchanged."""
         return loss
 
     def on_step_end(self, model: nn.Module, step: int) -> None:
@@ -94,13 +118,12 @@ class ExportForm:
 
 
 class Method:
-    """A compression method. Subclass it in `frbench/methods/<name>.py` and decorate the class with
-    `@register_method`; the smallest is `frbench/methods/baseline.py`.
+    """A compression method: one module `frbench/methods/<name>.py` with a subclass decorated
+    `@register_method`; the smallest is `frbench/methods/baseline.py`. Every declaration below has a
+    default; a build job (`frbench train`) then calls, in order::
 
-    One instance per job. A build job (`frbench train`) calls, in order::
-
-        m = Method(level, ctx)
-        model = m.build()                  # fresh, or compressed from ctx.baseline
+        m = Method(level, ctx)             # ctx.models: the declared inputs, loaded
+        model = m.build()
         model = fit(model, ..., hooks=m.hooks(model))
         model = m.finalize(model)
         save(arch=m.arch(model), state_dict=model.state_dict(), extra=m.extra_state())
@@ -110,22 +133,43 @@ class Method:
     """
 
     name: str = ""
-    #: True: compresses the trained baseline, then fine-tunes it with the `finetune` budget.
-    #: False: trains from scratch with the `train` budget.
-    from_baseline: bool = False
-    #: False keeps training on the CPU even where CUDA is present (e.g. int8 kernels that only exist there).
-    trains_on_gpu: bool = True
     #: "method": a compression method; "baseline": the network the compression ratios are taken
     #: against; "control": an equal-budget model other rows are compared with (marked in the report).
     role: str = "method"
+    #: The config block its jobs train with: "train" (the budget of training from scratch) or
+    #: "finetune" (the one budget every compression of a trained model gets).
+    budget: str = "train"
+    #: The input (a name of `inputs()`) whose model this method compresses, starting from a copy of it;
+    #: None: it builds its model afresh. A chain hands each step the previous step's model here.
+    start_input: str | None = None
+    #: Inputs handed over trainable (requires_grad True, e.g. a teacher trained alongside); others are frozen.
+    trainable_inputs: frozenset[str] = frozenset()
+    #: False keeps training on the CPU even where CUDA is present (e.g. int8 kernels that only exist
+    #: there); on a cluster its jobs then claim no GPU.
+    trains_on_gpu: bool = True
+    #: JSON schema of each key of its config block besides `levels` (type, `default`, description);
+    #: the study's config is checked against it before any job, and `self.params` gets its defaults.
+    option_schema: dict = {}
+    #: Figures of the report that only this method's rows make (frbench.report.figures.FIGURES).
+    figures: tuple[str, ...] = ()
+    #: The workflow rule that makes its models: "train" (the one template every trained model uses),
+    #: or the name of a rule that imports them (`imported` says which).
+    made_by: str = "train"
+    #: The dataset its models are exported and benchmarked on: results/data/{dataset}.npz.
+    dataset: str = "dataset"
+    #: The checkpoint a loaded instance was rebuilt from (`load_trained` sets it), for error messages.
+    checkpoint: str | None = None
 
     def __init__(self, level: str, ctx: MethodContext | None = None):
-        """`ctx` is given to a build job (and to `control`), not to a job that loads a checkpoint.
-        `self.params` is the method's config block over its defaults (the schema's, one home)."""
+        """`ctx` is given to a build job (and to `control` and `inputs`), not to a job that loads a
+        checkpoint. `self.params` is the method's config block over its `option_schema` defaults."""
         self.level = level
         self.setting = self.parse_level(level)
+        if (canonical := self.canonical_level()) != level:
+            raise ConfigError(f"methods.{self.name}.levels: {level!r} is {canonical!r} written another way; write "
+                              f"{canonical!r} (one model, one name: two spellings would train it twice)")
         self.ctx = ctx
-        self.params = {**method_defaults(self.name), **(ctx.params if ctx is not None else {})}
+        self.params = {**defaults_of(self.option_schema), **(ctx.params if ctx is not None else {})}
 
     def parse_level(self, level: str) -> Any:
         """The level as this method reads it (a ratio, a count, a scheme), kept as `self.setting`:
@@ -133,16 +177,66 @@ class Method:
         the string as it is."""
         return level
 
+    def canonical_level(self) -> str:
+        """The one spelling of this level (`0.5` for `0.50`); another is refused, naming both. Default: as given."""
+        return self.level
+
     def check_study(self, study: StudyFacts) -> None:
         """Refuse, before any job runs, a level that cannot work with the rest of the study: raise a
         ConfigError that names the keys at odds and what to change (FR: its truncation schedule must
         reach the level's kept counts within the training budget). `ctx` holds `unet` and `params`.
         Default: nothing to check."""
 
+    # ---- what the study makes for it ------------------------------------------------------------
+
+    def inputs(self) -> dict[str, ModelRef]:
+        """The other models of the study this level needs, by name (the same seed's): the workflow
+        trains them first, reruns this job when they change, and hands them over as `ctx.models`.
+        Default: the baseline as `start_input`, when the method has one; else none."""
+        return {self.start_input: BASELINE} if self.start_input else {}
+
+    def control(self) -> ModelRef | None:
+        """The model this level's Dice is compared with, seed by seed and image by image: the one that
+        had the same training without the compression. Default, from the declarations: a method built
+        afresh, the baseline; one that starts from an input with the `finetune` budget, that input
+        fine-tuned alone (`baseline_ft`, or the chain `INPUT+baseline_ft`); otherwise none (a method
+        that starts from an input with the `train` budget names its own). Needs only `ctx.unet` and
+        `ctx.params`."""
+        if self.start_input is None:
+            return BASELINE
+        if self.budget != "finetune":
+            return None
+        start = self.inputs()[self.start_input]
+        return FINETUNED_BASELINE if start == BASELINE else ModelRef(f"{start.method}+baseline_ft", f"{start.level}+dense")
+
+    @classmethod
+    def budgets(cls) -> list[str]:
+        """The budgets its model had after the baseline's own training, in order (train.json's `budget`)."""
+        return [cls.budget]
+
+    @classmethod
+    def config_block(cls, config: dict) -> dict:
+        """Its options in the study config (what `ctx.params` holds, and a job's params: what changes
+        its output besides the level): `methods.NAME` without `levels`, over the option defaults (the
+        same whether or not the study lists the method, as a chain's step may not be)."""
+        block = config["methods"].get(cls.name, {})
+        return {**defaults_of(cls.option_schema), **{k: v for k, v in block.items() if k != "levels"}}
+
+    @classmethod
+    def imported(cls, config: dict) -> list[tuple[str, int]]:
+        """(level, seed) of the models of this method the study imports (`made_by`'s rule writes
+        them) instead of training them; none by default."""
+        return []
+
+    @classmethod
+    def bench_plan(cls, config: dict) -> dict:
+        """The benchmark plan its models run under: the study's `bench` block."""
+        return dict(config["bench"])
+
     # ---- building and training one model -----------------------------------------------------
 
     def build(self) -> nn.Module:
-        """The model to train at this level: fresh, or the compressed `ctx.baseline`."""
+        """The model to train at this level: fresh, or compressed from a copy of an input."""
         raise NotImplementedError
 
     def hooks(self, model: nn.Module) -> list[Hook]:
@@ -162,14 +256,6 @@ class Method:
         """Tensors this method needs again after loading that are not the model's own (quantize:
         the float weights its int8 `.pte` is quantized from); saved beside the state dict."""
         return {}
-
-    def control(self) -> tuple[str, str] | None:
-        """The (method, level) this level's Dice is compared with, seed by seed and image by image:
-        the model that had the same training budget without the compression. A post-training
-        method: the baseline fine-tuned with the same `finetune` budget (`baseline_ft`); a method
-        trained from scratch: the baseline. None: compared with nothing. Needs only `ctx.unet` and
-        `ctx.params`."""
-        return ("baseline_ft", "dense") if self.from_baseline else ("baseline", "dense")
 
     # ---- loading and exporting a trained model -------------------------------------------------
 

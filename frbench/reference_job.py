@@ -1,5 +1,6 @@
-"""The reference job: import the FR paper's released UNet as an `fr` checkpoint of the study,
-with its 16 test images as a dataset of its own (`frbench reference`, rule `import_reference`)."""
+"""The reference job: import the FR paper's released UNet as a checkpoint of the study (method
+`fr_reference`, frbench/methods/fr_reference.py: FR's model, imported rather than trained), with its 16
+test images as a dataset of its own (`frbench reference`, rule `import_reference`)."""
 
 from __future__ import annotations
 
@@ -15,16 +16,17 @@ from .errors import ConfigError
 from .fr.reference import EXPECTED_MEAN_DICE, REFERENCE_UNET, load_reference_fr, reference_pairs, score_reference
 from .hostinfo import capped_threads
 from .io import atomic_write_json
-from .methods.fr import FR, dense_params
+from .methods.fr import dense_params
+from .methods.fr_reference import FRReference
 from .models import MILESIAL
 
-REFERENCE_LEVEL = "k33"
+REFERENCE_LEVEL = FRReference.LEVEL
 
 
 def import_reference(*, folder: str, size: tuple[int, int], out_checkpoint: str, out_dataset: str,
                      out_record: str, threads: int | None = None, score: bool = True) -> dict:
     """Import the FR paper's released UNet (`folder`/unet_fr.tar.xz, see frbench.fr.reference)
-    as an `fr` checkpoint (level k33, seed 0) and its 16 test images, resized to `size`
+    as an `fr_reference` checkpoint (level k33, seed 0) and its 16 test images, resized to `size`
     (height, width), as the test split of a dataset of its own (no training or validation
     images); score it in this process (unless `score` is False: the workflow's export job runs the same
     model over the same 16 images for its fidelity check, `dice_eager`, and at full resolution each
@@ -45,7 +47,7 @@ def import_reference(*, folder: str, size: tuple[int, int], out_checkpoint: str,
     if level != REFERENCE_LEVEL:
         raise ConfigError(f"{root / 'unet_fr.tar.xz'}: expected {REFERENCE_LEVEL[1:]} coefficients in every layer (the "
                           f"paper's released model), found {sorted(set(info['kept'].values()))}")
-    method = FR(level)
+    method = FRReference(level)
     arch = {"unet": REFERENCE_UNET.to_dict(), **info["arch"], "dense_params": dense_params(MILESIAL.to_dict())}
     model = method.rebuild(arch)
     model.load_state_dict(imported.state_dict())
@@ -68,9 +70,10 @@ def import_reference(*, folder: str, size: tuple[int, int], out_checkpoint: str,
         masks = torch.from_numpy(arrays["test_masks"].astype(np.int64))
         scored = score_reference(model, images, masks)
     saved = save_checkpoint(out_checkpoint, method=method.name, level=level, arch=arch, model=model,
-                    meta={"seed": 0, "source": "the FR paper's released model", "sha256": info["sha256"]})
+                            meta={"seed": FRReference.SEED, "source": "the FR paper's released model",
+                                  "sha256": info["sha256"]})
     record = {
-        "key": {"method": method.name, "level": level, "seed": 0},
+        "key": {"method": method.name, "level": level, "seed": FRReference.SEED},
         "archive": info["archive"], "sha256": info["sha256"], "coefficients": info["coefficients"],
         "tensors": info["tensors"], "dense_params": arch["dense_params"], "unet_config": arch["unet"],
         "dataset": {"file": str(out_dataset), "size": [height, width], "images": len(pairs),

@@ -28,9 +28,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from .config.schema import block_defaults
 from .contract import Hook
 from .data import to_float
-from .defaults import block_defaults
 from .errors import ConfigError, TrainingDiverged
 from .hostinfo import peak_rss_kb
 from .metrics import dice_per_image, predict_mask

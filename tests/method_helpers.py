@@ -20,10 +20,10 @@ FINETUNE = {"epochs": 2, "batch_size": 4, "lr": 0.001}
 
 def compress(tmp_path: Path, dataset: Path, baseline: Path, method: str, level: str, **params) -> tuple[Path, dict]:
     """Run the train job; return the checkpoint path and the train.json record."""
-    config = {"unet": TINY_UNET, "finetune": FINETUNE, "params": {"levels": [level], **params}}
+    config = {"unet": TINY_UNET, "finetune": FINETUNE, "options": params}
     out, record = tmp_path / f"{method}-{level}.pt", tmp_path / f"{method}-{level}.json"
     build_model(method=method, level=level, seed=0, data=str(dataset), config=config, out=out, record_out=record,
-                baseline=str(baseline), threads=1, progress=False)
+                inputs={"start": str(baseline)}, threads=1, progress=False)
     return out, json.loads(record.read_text())
 
 

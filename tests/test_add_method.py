@@ -1,16 +1,18 @@
-"""The user story "add a compression method as a rule", followed verbatim from the README.
+"""The user story "add a compression method", followed verbatim from the README.
 
-The README's section "Adding a compression method" holds the blocks of two methods: each one's
-module and rule, and their config entries. This test copies the repository (the package, the
-workflow and the configs) to a temporary directory, writes the blocks there as a user would and
-touches nothing else, and runs the tiny study with the copy first on the Python path (a user's
-checkout is installed in editable mode instead; the README says both). Both methods must come out
-of the other end: `slimming`, which changes the training objective (a loss hook), and `clustering`,
-which declares facts of its own export.
+The README's section "Adding a compression method" holds the module of each of two methods and their
+config entries. This test copies the repository (the package, the workflow, the configs and the
+.gitignore) into a git repository of its own, writes the blocks there as a user would, and runs the tiny
+study with the copy first on the Python path (a user's checkout is installed in editable mode instead;
+the README says both). `git status` on the copy then says what following the recipe changed: the two
+modules and the config, and nothing else, before the run and after it. Both methods must come out of
+the other end: `clustering`, which compresses a trained model with the `finetune` budget and declares
+facts of its own export, and `distill`, which trains from scratch with the `train` budget and takes
+another model of the study, the trained baseline, as its input (`teacher`), with a loss hook and a
+control of its own.
 """
 
 import csv
-import filecmp
 import json
 import os
 import re
@@ -25,7 +27,8 @@ import yaml
 from conftest import ROOT
 
 SECTION = "## Adding a compression method"
-MODULES = {"clustering", "slimming"}
+MODULES = {"clustering", "distill"}
+CONFIG_HEAD = "# under methods: in config/config.yaml"
 
 
 def recipe_blocks() -> dict[str, str]:
@@ -37,28 +40,19 @@ def recipe_blocks() -> dict[str, str]:
     return {head: body for head, body in blocks}
 
 
-def test_readme_recipe_has_modules_rules_and_config():
-    heads = set(recipe_blocks())
-    assert {f"# file: frbench/methods/{m}.py" for m in MODULES} <= heads
-    assert {f"# file: workflow/rules/methods/{m}.smk" for m in MODULES} <= heads
-    assert "# under methods: in config/config.yaml" in heads
-    # the cluster claim of each new rule (tests/test_slurm_profile.py checks that every rule has one)
-    claims = yaml.safe_load(recipe_blocks()["# under set-resources: in workflow/profiles/slurm/config.yaml"]
-                            .replace("*train", "train"))
-    assert claims == {m: "train" for m in MODULES}
+def test_readme_recipe_is_a_module_per_method_and_a_config_entry():
+    assert set(recipe_blocks()) == {*(f"# file: frbench/methods/{m}.py" for m in MODULES), CONFIG_HEAD}
 
 
-def changed_files(original, copy) -> set[str]:
-    """Paths (relative) that differ between two trees, or exist in one only."""
-    changed = set()
+def git(repo, *args) -> str:
+    return subprocess.run(["git", "-c", "user.name=test", "-c", "user.email=test@example.org", *args], cwd=repo,
+                          capture_output=True, text=True, check=True).stdout
 
-    def walk(cmp, prefix=""):
-        changed.update(prefix + n for n in cmp.left_only + cmp.right_only + cmp.diff_files + cmp.funny_files)
-        for name, sub in cmp.subdirs.items():
-            walk(sub, f"{prefix}{name}/")
 
-    walk(filecmp.dircmp(original, copy, ignore=["__pycache__"]))
-    return changed
+def status(repo) -> set[str]:
+    """What `git status` says changed in the copy: each path with its state (?? new, M modified)."""
+    return {line[:2] + " " + line[3:] for line in git(repo, "status", "--porcelain", "--untracked-files=all")
+            .splitlines()}
 
 
 @pytest.mark.slow
@@ -67,6 +61,10 @@ def test_methods_added_by_the_recipe_reach_the_summary_and_the_report(tmp_path):
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "results", ".snakemake")
     for part in ("frbench", "workflow", "config"):
         shutil.copytree(ROOT / part, repo / part, ignore=ignore)
+    shutil.copy(ROOT / ".gitignore", repo / ".gitignore")
+    git(repo, "init", "-q")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "the checkout as it is")
 
     # follow the recipe: the files, then the config entries (into the tiny study, beside the baseline only)
     entries = None
@@ -75,7 +73,7 @@ def test_methods_added_by_the_recipe_reach_the_summary_and_the_report(tmp_path):
             path = repo / head.removeprefix("# file: ")
             assert not path.exists(), f"the recipe would overwrite {path}"
             path.write_text(f"{head}\n{body}")
-        elif "config/config.yaml" in head:
+        elif head == CONFIG_HEAD:
             entries = yaml.safe_load(textwrap.dedent(body))
     assert set(entries) == MODULES
     config = yaml.safe_load((repo / "config" / "tiny.yaml").read_text())
@@ -83,16 +81,16 @@ def test_methods_added_by_the_recipe_reach_the_summary_and_the_report(tmp_path):
                          **{m: {**entries[m], "levels": entries[m]["levels"][:1]} for m in MODULES}}
     (repo / "config" / "tiny.yaml").write_text(yaml.safe_dump(config))
     levels = {m: config["methods"][m]["levels"][0] for m in MODULES}
-    # each method touched its module, its rule and its config entry, and nothing else
-    touched = {*(f"frbench/methods/{m}.py" for m in MODULES), *(f"workflow/rules/methods/{m}.smk" for m in MODULES)}
-    assert {p for part in ("frbench", "workflow") for p in changed_files(ROOT / part, repo / part)} \
-        == {p.split("/", 1)[1] for p in touched}
+    # what following the recipe changed: the two modules and the study's config, nothing else
+    recipe = {"?? frbench/methods/clustering.py", "?? frbench/methods/distill.py", " M config/tiny.yaml"}
+    assert status(repo) == recipe
 
     env = {**os.environ, "PYTHONPATH": str(repo)}
     listed = subprocess.run([sys.executable, "-m", "frbench", "methods"], cwd=repo, env=env, capture_output=True,
                             text=True, check=True)
-    for m in MODULES:
-        assert re.search(rf"^{m}\tpost-training", listed.stdout, flags=re.M)
+    assert re.search(r"^clustering\tmethod\tfinetune budget\tcompresses its input 'start'\ttrained$", listed.stdout,
+                     flags=re.M)
+    assert re.search(r"^distill\tmethod\ttrain budget\tbuilds its model afresh\ttrained$", listed.stdout, flags=re.M)
     # a working directory of its own, as tests/test_workflow.py runs the tiny study: run from the repository
     # root, snakemake would merge the Snakefile's config/config.yaml (every default method) under tiny.yaml
     workdir = tmp_path / "study"
@@ -100,10 +98,14 @@ def test_methods_added_by_the_recipe_reach_the_summary_and_the_report(tmp_path):
                            str(repo / "workflow" / "Snakefile"), "--directory", str(workdir), "--configfile",
                            str(repo / "config" / "tiny.yaml")], cwd=repo, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-5000:]
+    assert status(repo) == recipe  # the run wrote nothing into the checkout
     results = workdir / "results"
 
     rows = {(r["method"], r["level"]): r for r in csv.DictReader((results / "summary.csv").open())}
-    assert set(rows) == {("baseline", "dense"), ("baseline_ft", "dense"), *levels.items()}  # and their control
+    student = json.loads((results / "models" / "distill" / levels["distill"] / "seed0" / "train.json").read_text())
+    control = tuple(student["control"].split("/"))
+    assert control[0] == "small_dense"  # the narrow UNet without its teacher, added by itself
+    assert set(rows) == {("baseline", "dense"), ("baseline_ft", "dense"), control, *levels.items()}
     base = rows[("baseline", "dense")]
     for m, level in levels.items():
         row = rows[(m, level)]
@@ -113,6 +115,7 @@ def test_methods_added_by_the_recipe_reach_the_summary_and_the_report(tmp_path):
     # the export record and the summary, and they are true of the file it made
     clustering = rows[("clustering", levels["clustering"])]
     assert clustering["file_bytes"] == base["file_bytes"] and int(clustering["gzip_bytes"]) < int(base["gzip_bytes"])
+    assert (clustering["budget"], clustering["control"]) == ("finetune", "baseline_ft/dense")
     export = json.loads((results / "export" / "clustering" / levels["clustering"] / "seed0" / "export_ptl.json")
                         .read_text())
     k = int(levels["clustering"][1:])
@@ -122,16 +125,16 @@ def test_methods_added_by_the_recipe_reach_the_summary_and_the_report(tmp_path):
     assert export["codebook_bytes"] < export["bytes"] / 4  # float32 weights against log2(k)-bit indices
     assert f"codebook_bytes={export['codebook_bytes']}" in clustering["method_facts"]
 
-    # slimming: the same budget and seed as its control, baseline_ft, but its hook's penalty is in every
-    # step's loss (weight x the sum of |BatchNorm scale|, well above the loss's own size here)
-    def losses(method, level):
-        record = json.loads((results / "models" / method / level / "seed0" / "train.json").read_text())
-        return [e["loss"] for e in record["epochs"]], record["epochs"]
-
-    slim, slim_epochs = losses("slimming", levels["slimming"])
-    control, _ = losses("baseline_ft", "dense")
-    assert len(slim) == len(control) and all(s > c + 0.5 for s, c in zip(slim, control))
-    assert all("scales_below_0.01" in e for e in slim_epochs)
+    # distill: the train budget from scratch, the baseline of its seed as its teacher (an input of its job),
+    # the teacher's term in every step's loss, a network narrower than the baseline, its own control
+    assert (student["budget"], student["role"]) == ("train", "method")
+    assert student["inputs"] == {"teacher": {"model": "baseline/dense",
+                                             "checkpoint": "results/models/baseline/dense/seed0/model.pt"}}
+    weight = config["methods"]["distill"]["weight"]
+    assert student["epochs"] and all(e["loss"] > weight * e["teacher_mse"] > 0 for e in student["epochs"])
+    assert int(rows[("distill", levels["distill"])]["stored_numbers"]) < int(base["stored_numbers"])
+    comparisons = {(r["method"], r["level"]): r for r in csv.DictReader((results / "comparisons.csv").open())}
+    assert comparisons[("distill", levels["distill"])]["control"] == "/".join(control)
 
     report = (results / "report.html").read_text()
-    assert all(m in report for m in MODULES)
+    assert all(f'<td class="t">{m}</td>' in report for m in MODULES)

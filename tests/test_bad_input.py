@@ -25,8 +25,7 @@ import yaml
 from PIL import Image
 from snakemake.utils import validate
 
-from frbench.config import check_study
-from frbench.config_file import check_config_files, read_config_file
+from frbench.config import check_config_files, check_study, read_config_file
 from frbench.data import DataError, check_folder, load_folder_pair
 from frbench.errors import ConfigError
 from frbench.integrity import sha256_of

@@ -123,6 +123,9 @@ def rule_of(job: dict) -> str:
     return re.match(r"rule_(\w+?)(?:_wildcards_.*)?$", job["Comment"]).group(1)
 
 
+BASELINE_JOB = "rule_train_wildcards_baseline_dense_0"  # the comment of the baseline's training job (values joined by _)
+
+
 @pytest.fixture(scope="module")
 def cluster_run(tmp_path_factory):
     """The tiny study through the slurm profile, with the baseline's training job scancelled while it runs."""
@@ -136,7 +139,7 @@ def cluster_run(tmp_path_factory):
         while proc.poll() is None and not cancelled:
             queue = subprocess.run(["squeue", "-h", "-o", "%i|%T|%k"], capture_output=True, text=True).stdout
             for jobid, state, comment in (line.split("|", 2) for line in queue.splitlines() if line.count("|") >= 2):
-                if comment.startswith("rule_baseline_wildcards") and state == "RUNNING" and train_log.exists():
+                if comment == BASELINE_JOB and state == "RUNNING" and train_log.exists():
                     subprocess.run(["scancel", jobid], check=True)
                     cancelled.append(jobid)
                     break
@@ -166,8 +169,10 @@ def test_the_documented_command_runs_the_tiny_study_through_sbatch(cluster_run):
     assert "Using workflow specific profile workflow/profiles/slurm" in log
     assert "No SLURM account given" not in log  # taken from SBATCH_ACCOUNT
     submitted = {rule_of(job) for job in jobs}
-    # the dataset, every training rule and the exports through sbatch; nothing local among them
-    assert submitted == {"dataset", "export", *tiny_models()}, submitted
+    # the dataset, every training job (the one rule `train`) and the exports through sbatch; nothing local among them
+    assert submitted == {"dataset", "export", "train"}, submitted
+    trained = [job for job in jobs if rule_of(job) == "train" and job["JobIDRaw"] not in cluster_run["cancelled"]]
+    assert len(trained) == sum(len(levels) for levels in tiny_models().values())
     assert all(job["State"] == "COMPLETED" for job in jobs if job["JobIDRaw"] not in cluster_run["cancelled"]), jobs
     assert all((job["Account"], job["Partition"]) == (ACCOUNT, PARTITION) for job in jobs), jobs
     for rule in ("bench", "summarize", "figures", "report"):
@@ -177,13 +182,13 @@ def test_the_documented_command_runs_the_tiny_study_through_sbatch(cluster_run):
 
 
 def test_every_job_gets_the_profiles_claims_from_the_scheduler(cluster_run):
-    train = PROFILE["set-resources"]["baseline"]
+    train = PROFILE["set-resources"]["train"]
     for job in cluster_run["jobs"]:
         if job["JobIDRaw"] in cluster_run["cancelled"]:
             continue
         rule, tres = rule_of(job), dict(item.split("=", 1) for item in job["AllocTRES"].split(","))
-        if rule in tiny_models():
-            expected = (train["gpu"], train["mem_mb"], train["runtime"])
+        if rule == "train":  # every tiny method trains on a GPU where there is one (Method.trains_on_gpu)
+            expected = (1, train["mem_mb"], train["runtime"])
         else:
             claims = {**PROFILE["default-resources"], **PROFILE["set-resources"].get(rule, {})}
             expected = (0, claims["mem_mb"], claims["runtime"])
@@ -195,8 +200,8 @@ def test_a_scancelled_training_job_is_retried(cluster_run):
     assert len(cluster_run["cancelled"]) == 1, "the baseline's training job was never seen running"
     jobs = {job["JobIDRaw"]: job for job in cluster_run["jobs"]}
     cancelled = jobs[cluster_run["cancelled"][0]]
-    assert rule_of(cancelled) == "baseline" and cancelled["State"].startswith("CANCELLED"), cancelled
-    again = [job for job in jobs.values() if rule_of(job) == "baseline" and job is not cancelled]
+    assert cancelled["Comment"] == BASELINE_JOB and cancelled["State"].startswith("CANCELLED"), cancelled
+    again = [job for job in jobs.values() if job["Comment"] == BASELINE_JOB and job is not cancelled]
     assert len(again) == 1 and again[0]["State"] == "COMPLETED" and int(again[0]["JobIDRaw"]) > int(cancelled["JobIDRaw"])
     assert f"SLURM-job '{cancelled['JobIDRaw']}' failed, SLURM status is: 'CANCELLED'" in cluster_run["log"]
     assert "Trying to restart job" in cluster_run["log"]

@@ -64,8 +64,8 @@ def test_small_dense_levels_are_checked():
 def test_fr_control_count_is_what_the_exported_file_stores(tmp_path, tiny_dataset):
     """The count a small_dense control is matched to (computed before training, on meta tensors) is
     the count the FR level's exported .ptl stores."""
-    params = {"levels": ["r0.05"], "schedule": "step", "gamma": 0.95, "min_kept_conv": 8}
-    config = {"unet": TINY_UNET, "train": {"epochs": 2, "batch_size": 8}, "params": params}
+    params = {"schedule": "step", "gamma": 0.95, "min_kept_conv": 8}
+    config = {"unet": TINY_UNET, "train": {"epochs": 2, "batch_size": 8}, "options": params}
     out, record = tmp_path / "fr.pt", tmp_path / "fr.json"
     build_model(method="fr", level="r0.05", seed=0, data=str(tiny_dataset), config=config, out=out,
                 record_out=record, threads=1, progress=False)
@@ -78,14 +78,14 @@ def test_fr_control_count_is_what_the_exported_file_stores(tmp_path, tiny_datase
 
 
 def test_baseline_ft_fine_tunes_the_baseline_with_the_finetune_budget(tmp_path, tiny_dataset, tiny_checkpoint):
-    config = {"unet": TINY_UNET, "finetune": {"epochs": 1, "batch_size": 8}, "params": {}}
+    config = {"unet": TINY_UNET, "finetune": {"epochs": 1, "batch_size": 8}, "options": {}}
     out, record = tmp_path / "ft.pt", tmp_path / "ft.json"
     build_model(method="baseline_ft", level="dense", seed=0, data=str(tiny_dataset), config=config, out=out,
-                record_out=record, baseline=str(tiny_checkpoint), threads=1, progress=False)
+                record_out=record, inputs={"start": str(tiny_checkpoint)}, threads=1, progress=False)
     rec = json.loads(record.read_text())
     assert rec["budget"] == "finetune" and rec["role"] == "control" and rec["control"] == "baseline/dense"
     model, _ = load_model(out)
     base, _ = load_model(tiny_checkpoint)
     assert type(model) is UNet and model.cfg == base.cfg  # the same network, trained further
     assert any(not torch.equal(a, b) for a, b in zip(model.state_dict().values(), base.state_dict().values()))
-    assert get_method("baseline_ft").from_baseline and get_method("baseline_ft").role == "control"
+    assert get_method("baseline_ft").budget == "finetune" and get_method("baseline_ft").role == "control"

@@ -8,7 +8,6 @@ import warnings
 import pandas as pd
 import pytest
 import torch
-import yaml
 
 from frbench.build import build_model
 from frbench.errors import ConfigError
@@ -19,7 +18,7 @@ from frbench.methods.fr import final_counts, parse_level, schedule_for
 from frbench.models import UNet, UNetConfig
 from frbench.report.summary import add_baseline_ratios
 
-from conftest import ROOT, TINY_UNET
+from conftest import TINY_UNET
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -35,7 +34,7 @@ TRAIN = {"epochs": 2, "batch_size": 8, "lr": 0.003}  # the tiny dataset: 12 trai
 
 
 def train_fr(tmp_path, dataset, level, train=TRAIN, **params):
-    config = {"unet": TINY_UNET, "train": train, "params": {"levels": [level], **PARAMS, **params}}
+    config = {"unet": TINY_UNET, "train": train, "options": {**PARAMS, **params}}
     out, record = tmp_path / f"fr-{level}.pt", tmp_path / f"fr-{level}.json"
     build_model(method="fr", level=level, seed=0, data=str(dataset), config=config, out=out, record_out=record,
                 threads=1, progress=False)
@@ -59,17 +58,12 @@ def test_malformed_level_is_named(level):
         parse_level(level)
 
 
-def test_schema_pattern_accepts_the_levels_the_method_parses():
-    schema = yaml.safe_load((ROOT / "workflow/schemas/config.schema.yaml").read_text())
-    pattern = schema["properties"]["methods"]["properties"]["fr"]["properties"]["levels"]["items"]["pattern"]
-    for level in ("r0.1", "r0.0001", "r.5", "r1", "r1.0", "k33", "k1", "0.01", "k0", "kk", "r", "r0", "r0.0", "r2",
-                  "r1.5", "r1e-4", "dense"):
-        try:
-            parse_level(level)
-            parsed = True
-        except ConfigError:
-            parsed = False
-        assert bool(re.match(pattern, level)) == parsed, level  # the schema refuses before any job runs
+@pytest.mark.parametrize("level,canonical", [("r.5", "r0.5"), ("r1.0", "r1"), ("r0.010", "r0.01"), ("r00.1", "r0.1")])
+def test_a_level_has_one_spelling(level, canonical):
+    """Another spelling of a level would train the same model twice under two names: refused, naming both."""
+    with pytest.raises(ConfigError, match=rf"methods\.fr\.levels: '{re.escape(level)}' is '{canonical}' written"):
+        get_method("fr")(level)
+    assert get_method("fr")(canonical).level == canonical
 
 
 def test_bad_options_are_named():
@@ -85,7 +79,7 @@ def test_bad_options_are_named():
 
 
 def test_build_uses_the_model_block_with_the_methods_overrides():
-    assert not get_method("fr").from_baseline
+    assert get_method("fr").budget == "train" and get_method("fr").start_input is None
     fr = get_method("fr")("r0.01", MethodContext(unet=TINY_UNET, params={"levels": ["r0.01"]}))
     model = fr.build()
     assert type(model) is UNet and model.cfg == UNetConfig.from_dict(TINY_UNET)

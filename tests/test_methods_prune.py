@@ -69,6 +69,6 @@ def test_unstructured_pruning_reaches_its_sparsity_and_keeps_it(tmp_path, tiny_d
                                           ("prune_unstructured", "1.5"), ("prune_unstructured", "0")])
 def test_malformed_level_is_named(method, level, tiny_checkpoint):
     base, _ = load_model(tiny_checkpoint)
-    ctx = MethodContext(unet=TINY_UNET, baseline=base, calibration=torch.zeros(2, 3, 32, 32))
+    ctx = MethodContext(unet=TINY_UNET, models={"start": base}, calibration=torch.zeros(2, 3, 32, 32))
     with pytest.raises(ConfigError, match=rf"methods\.{method}\.levels: level '{level}' is malformed"):
         get_method(method)(level, ctx).build()

@@ -84,7 +84,7 @@ def test_weight_only_storage_halves_or_quarters_the_file(tmp_path, tiny_dataset,
 
 def test_unknown_scheme_and_engine_are_named(tiny_checkpoint):
     base, _ = load_model(tiny_checkpoint)
-    ctx = MethodContext(unet=TINY_UNET, baseline=base, calibration=torch.zeros(2, 3, 32, 32))
+    ctx = MethodContext(unet=TINY_UNET, models={"start": base}, calibration=torch.zeros(2, 3, 32, 32))
     with pytest.raises(ConfigError, match=r"methods\.quantize\.levels: level 'int4' is malformed"):
         get_method("quantize")("int4", ctx).build()
     ctx.params = {"engine": "tensorrt"}
@@ -98,7 +98,7 @@ def test_odd_input_sizes_pad_in_float_and_say_so(tiny_checkpoint):
     padding is fixed from the study's size (`up_pad`); it runs in float between a dequantize and a quantize."""
     base, _ = load_model(tiny_checkpoint)
     images = torch.rand(4, 3, 30, 30)  # 30 -> 15 -> 7: up1 pads 14 to 15
-    ctx = MethodContext(unet=TINY_UNET, baseline=base, calibration=images)
+    ctx = MethodContext(unet=TINY_UNET, models={"start": base}, calibration=images)
     quantize = get_method("quantize")("int8", ctx)
     model = quantize.finalize(quantize.build())
     arch = quantize.arch(model)
@@ -119,7 +119,7 @@ def int8_models(tmp_path_factory, tiny_dataset):
     .pte by the export job."""
     d = tmp_path_factory.mktemp("int8-pte")
     build_model(method="baseline", level="dense", seed=0, data=str(tiny_dataset),
-                config={"unet": TINY_UNET, "train": BASELINE_TRAIN, "params": {"levels": ["dense"]}},
+                config={"unet": TINY_UNET, "train": BASELINE_TRAIN, "options": {}},
                 out=d / "baseline.pt", record_out=d / "baseline.json", threads=1, progress=False)
     models = {}
     for level in ("int8", "int8_qat"):
@@ -210,5 +210,5 @@ def test_int8_pte_without_training_images_or_float_weights_is_a_clear_export_err
     torch.save(raw, tmp_path / "old.pt")
     old_method, old, _ = load_trained(tmp_path / "old.pt")
     assert torch.equal(old(x), model(x))
-    with pytest.raises(ExportError, match=r"lacks the float weights .*--forcerun quantize"):
+    with pytest.raises(ExportError, match=r"lacks the float weights .*--forcerun \S*old.pt"):
         old_method.export_form("pte", old, x, lambda n: torch.zeros(n, 3, 32, 32))

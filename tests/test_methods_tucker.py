@@ -37,7 +37,7 @@ def test_ratio_level_sets_the_ranks_and_records_the_skipped_layers(tmp_path, tin
 
 def test_layers_that_would_not_save_compute_are_left_whole(tiny_checkpoint):
     base, _ = load_model(tiny_checkpoint)
-    ctx = MethodContext(unet=TINY_UNET, baseline=base, calibration=torch.zeros(1, 3, 32, 32))
+    ctx = MethodContext(unet=TINY_UNET, models={"start": base}, calibration=torch.zeros(1, 3, 32, 32))
     tucker = get_method("tucker")("0.9", ctx)
     arch = tucker.arch(tucker.build())
     # 3 -> 4 channels at rank ratio 0.9 keeps ranks [4, 3]: three convs cost more than the one
@@ -97,6 +97,6 @@ def test_vbmf_level_decomposes_where_vbmf_finds_a_rank_and_records_the_rest(tmp_
 @pytest.mark.parametrize("level", ["l1-0.5", "VBMF", "1.5", "rank4"])
 def test_malformed_level_is_named(level, tiny_checkpoint):
     base, _ = load_model(tiny_checkpoint)
-    ctx = MethodContext(unet=TINY_UNET, baseline=base, calibration=torch.zeros(1, 3, 32, 32))
+    ctx = MethodContext(unet=TINY_UNET, models={"start": base}, calibration=torch.zeros(1, 3, 32, 32))
     with pytest.raises(ConfigError, match=rf"methods\.tucker\.levels: level '{level}' is malformed.*'vbmf'"):
         get_method("tucker")(level, ctx).build()

@@ -46,7 +46,7 @@ def imported(tmp_path_factory):
 def test_import_writes_an_fr_checkpoint_a_test_set_and_its_dice(imported):
     paths, record = imported
     model, ckpt = load_model(paths["out_checkpoint"])
-    assert type(model) is UNet and (ckpt["method"], ckpt["level"]) == ("fr", "k33")
+    assert type(model) is UNet and (ckpt["method"], ckpt["level"]) == ("fr_reference", "k33")
     assert set(kept_counts(model).values()) == {33} and sum(kept_counts(model).values()) == 759
     assert ckpt["arch"]["dense_params"] == UNET_31M == UNet(MILESIAL).num_params()
     assert all(layer_bias is False for layer_bias in ckpt["arch"]["bias"].values())

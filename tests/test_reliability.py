@@ -137,7 +137,7 @@ def test_corrupt_dataset_gives_error_rows_and_the_report_builds(reference_study,
     # The file is now newer than everything made from it: snakemake reruns all of that, but not
     # the dataset rule, whose output exists and whose params did not change.
     plan = dict(re.findall(r"^(\w+)\s+(\d+)$", run(tmp_path, config, "all", "--dry-run").stdout, flags=re.M))
-    assert "dataset" not in plan and plan["baseline"] == "1" and plan["report"] == "1", plan
+    assert "dataset" not in plan and plan["train"] == "1" and plan["report"] == "1", plan  # the baseline: one job
     run(tmp_path, config, "all")
     train = json.loads((tmp_path / "results/models/baseline/dense/seed0/train.json").read_text())
     assert train["error"].startswith("DataError: results/data/dataset.npz: truncated or corrupt")

@@ -13,7 +13,7 @@ import sys
 import pytest
 import yaml
 
-from frbench.methods import with_controls
+from frbench.methods import get_method, list_methods, with_controls
 
 from conftest import ROOT, carvana_folder
 
@@ -23,14 +23,6 @@ PROFILE = ROOT / "workflow" / "profiles" / "slurm" / "config.yaml"
 def profile() -> dict:
     """The profile as YAML (its anchors resolved; its `?expr` values left as text)."""
     return yaml.safe_load(PROFILE.read_text())
-
-
-def training_rules() -> set[str]:
-    """Every training rule: workflow/rules/methods/*.smk, each `use rule train as NAME`."""
-    names = set()
-    for path in (ROOT / "workflow" / "rules" / "methods").glob("*.smk"):
-        names |= set(re.findall(r"^use rule train as (\w+) with:", path.read_text(), flags=re.M))
-    return names
 
 
 def local_rules() -> set[str]:
@@ -58,18 +50,17 @@ def planned_jobs(plan: str) -> list[tuple[str, dict]]:
     return [(rule, dict(item.split("=", 1) for item in resources.split(", "))) for rule, resources in jobs]
 
 
-def test_every_training_rule_has_the_training_claims_from_one_place():
-    """set-resources names every training rule, each with the same claims (the `train` anchor), so a
-    method added to workflow/rules/methods/ without its line here fails this test."""
+def test_every_training_job_has_the_training_claims_from_one_place():
+    """Every model of every method and chain trains in the one rule `train`, so its one entry under
+    set-resources is every training job's claim: no entry names a method (a method added later
+    needs none), and nothing else is set there but the dataset's own."""
     claims = profile()["set-resources"]
-    rules = training_rules()
-    assert {"baseline", "fr", "small_dense", "baseline_ft"} <= rules
-    missing = rules - set(claims)
-    assert not missing, f"add {sorted(missing)} under set-resources in {PROFILE} (`NAME: *train`)"
-    train = claims["baseline"]
-    assert train["gpu"] == 1 and train["mem_mb"] >= 16000 and train["runtime"] >= 60
-    assert all(claims[rule] == train for rule in rules)
-    assert "train" in PROFILE.read_text() and "&train" in PROFILE.read_text()  # one anchor, one place
+    assert set(claims) == {"train", "dataset"}, f"only `train` and `dataset` belong under set-resources: {set(claims)}"
+    assert not set(claims) & set(list_methods())
+    train = claims["train"]
+    assert train["mem_mb"] >= 16000 and train["runtime"] >= 60
+    assert "gpu" not in train  # the rule's own claim, from the method (Method.trains_on_gpu)
+    assert re.search(r"^rule train:", (ROOT / "workflow" / "rules" / "train.smk").read_text(), flags=re.M)
 
 
 @pytest.fixture(scope="module")
@@ -110,13 +101,13 @@ def test_paper_yaml_command_plans_with_the_folder_it_names(tmp_path):
 def test_paper_plan_every_training_job_asks_for_its_gpu_memory_and_runtime(paper_plan):
     paper = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
     models = with_controls(paper["methods"], paper["model"])  # the FR levels' small_dense controls too
-    train = profile()["set-resources"]["baseline"]
-    training = [(rule, res) for rule, res in planned_jobs(paper_plan) if rule in models]
+    assert all(get_method(m).trains_on_gpu for m in models)  # each claims its GPU
+    train = profile()["set-resources"]["train"]
+    training = [(rule, res) for rule, res in planned_jobs(paper_plan) if rule == "train"]
     assert len(training) == sum(len(levels) for levels in models.values()) * len(paper["seeds"])
-    assert not {rule for rule, _ in training} & local_rules()  # submitted with sbatch
+    assert "train" not in local_rules()  # submitted with sbatch
     for rule, res in training:
-        assert (res["gpu"], res["mem_mb"], res["runtime"]) == (str(train["gpu"]), str(train["mem_mb"]),
-                                                                str(train["runtime"])), (rule, res)
+        assert (res["gpu"], res["mem_mb"], res["runtime"]) == ("1", str(train["mem_mb"]), str(train["runtime"])), res
         assert (res["slurm_account"], res["slurm_partition"]) == ("acme_gpu", "gpu"), (rule, res)
 
 
@@ -133,7 +124,7 @@ def test_paper_plan_benchmarks_stay_local_and_one_at_a_time(paper_plan):
     assert profile()["resources"]["whole_host"] == 1  # the limit that makes the claim hold
     # what is not local goes through sbatch: the dataset, the training and the exports
     submitted = {rule for rule, _ in jobs} - local_rules() - {"all"}
-    assert submitted == {"dataset", "export", *models}
+    assert submitted == {"dataset", "export", "train"}
 
 
 def test_paper_plan_dataset_and_exports_get_their_own_claims(paper_plan):

@@ -4,17 +4,18 @@ import math
 import pytest
 import torch
 
+import frbench.build
 from frbench.build import build_model
-from frbench.contract import Hook
+from frbench.contract import BASELINE, Hook, Method
 from frbench.data import load_split
-from frbench.errors import TrainingDiverged
+from frbench.errors import ConfigError, TrainingDiverged
 from frbench.methods import load_model
 from frbench.models import UNet, UNetConfig
 from frbench.train import TrainConfig, fit, lr_at, segmentation_loss
 
 from conftest import TINY_UNET
 
-CFG = {"unet": TINY_UNET, "train": {"epochs": 2, "batch_size": 4, "lr": 0.003}, "params": {"levels": ["dense"]}}
+CFG = {"unet": TINY_UNET, "train": {"epochs": 2, "batch_size": 4, "lr": 0.003}, "options": {}}
 
 
 def test_lr_schedule_warmup_then_cosine():
@@ -102,21 +103,64 @@ def test_unreadable_inputs_give_an_error_record_and_an_empty_checkpoint(tiny_dat
     assert f"--forcerun {bad}" in saved["error"]  # what to run (frbench.advice)
     assert saved["provenance"]["git"] and (base / "model.pt").read_bytes() == b""
 
-    # a post-training method from that baseline: the error says the baseline failed, and why
-    cfg = {"unet": TINY_UNET, "finetune": {"epochs": 1, "batch_size": 4}, "params": {"levels": ["0.5"]}}
+    # a post-training method from that baseline: the error says its input failed, and why
+    cfg = {"unet": TINY_UNET, "finetune": {"epochs": 1, "batch_size": 4}, "options": {}}
     down = tmp_path / "prune"
     record = build_model(method="prune_unstructured", level="0.5", seed=0, data=str(tiny_dataset), config=cfg,
-                         baseline=str(base / "model.pt"), out=down / "model.pt", record_out=down / "train.json",
+                         inputs={"start": str(base / "model.pt")}, out=down / "model.pt", record_out=down / "train.json",
                          progress=False)
-    assert record["error"].startswith(f"CheckpointError: {base / 'model.pt'}: the baseline was not trained")
+    assert record["error"].startswith(f"CheckpointError: {base / 'model.pt'}: input 'start' was not trained")
     assert f"{base / 'train.json'}: DataError: {bad}: truncated or corrupt" in record["error"]
     assert (down / "model.pt").read_bytes() == b"" and json.loads((down / "train.json").read_text()) == record
 
     (base / "train.json").unlink()  # a damaged checkpoint with no record of a failure: the loader's own error
     record = build_model(method="prune_unstructured", level="0.5", seed=0, data=str(tiny_dataset), config=cfg,
-                         baseline=str(base / "model.pt"), out=down / "model.pt", record_out=down / "train.json",
+                         inputs={"start": str(base / "model.pt")}, out=down / "model.pt", record_out=down / "train.json",
                          progress=False)
     assert record["error"].startswith(f"CheckpointError: {base / 'model.pt'}: truncated or corrupt checkpoint")
+
+
+class InputProbe(Method):
+    """A method that declares two inputs (one of them trainable) and notes how it is handed them."""
+
+    name = "input_probe"
+    trainable_inputs = frozenset({"helper"})
+    seen: dict = {}
+
+    def inputs(self):
+        return {"teacher": BASELINE, "helper": BASELINE}
+
+    def build(self):
+        for name, model in self.ctx.models.items():
+            InputProbe.seen[name] = {"devices": {p.device for p in model.parameters()}, "training": model.training,
+                                     "grad": {p.requires_grad for p in model.parameters()}, "device": self.ctx.device,
+                                     "source": self.ctx.sources[name]["method"]}
+        return UNet(UNetConfig.from_dict(self.ctx.unet))
+
+    def arch(self, model):
+        return {"unet": model.cfg.to_dict()}
+
+
+def test_a_declared_input_is_handed_over_loaded_on_the_training_device_and_frozen(tiny_dataset, tiny_checkpoint,
+                                                                                  tmp_path, monkeypatch):
+    real = frbench.build.get_method
+    monkeypatch.setattr(frbench.build, "get_method", lambda name: InputProbe if name == "input_probe" else real(name))
+    config = {"unet": TINY_UNET, "train": {"epochs": 1, "batch_size": 4}, "options": {}}
+    given = {"teacher": str(tiny_checkpoint), "helper": str(tiny_checkpoint)}
+    record = build_model(method="input_probe", level="dense", seed=0, data=str(tiny_dataset), config=config,
+                         out=tmp_path / "model.pt", record_out=tmp_path / "train.json", inputs=given, progress=False)
+    seen = InputProbe.seen
+    for name, trainable in (("teacher", False), ("helper", True)):
+        assert seen[name]["devices"] == {seen[name]["device"]} and str(seen[name]["device"]) == record["device"]
+        assert seen[name]["training"] is False and seen[name]["grad"] == {trainable}, name
+        assert seen[name]["source"] == "baseline"
+    assert record["inputs"]["teacher"] == {"model": "baseline/dense", "checkpoint": str(tiny_checkpoint)}
+    assert (record["budget"], record["control"]) == ("train", "baseline/dense")  # from the declarations
+    with pytest.raises(ConfigError, match=r"input_probe/dense/seed0 takes the inputs --input teacher=CHECKPOINT "
+                                          r"\(the model baseline/dense\), --input helper="):
+        build_model(method="input_probe", level="dense", seed=0, data=str(tiny_dataset), config=config,
+                    out=tmp_path / "m.pt", record_out=tmp_path / "t.json", inputs={"teacher": given["teacher"]},
+                    progress=False)
 
 
 def test_hooks_are_called_and_recorded(tiny_dataset):

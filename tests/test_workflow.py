@@ -2,10 +2,13 @@
 
 import csv
 import json
+import os
 import re
+import shutil
 import subprocess
 
 import pytest
+import torch
 import yaml
 
 from frbench.methods import with_controls
@@ -24,6 +27,7 @@ def test_summary_has_a_sound_row_per_model(tiny_study):
     config = yaml.safe_load((ROOT / "config" / "tiny.yaml").read_text())
     models = tiny_models()
     assert {"baseline_ft", "small_dense"} <= set(models) - set(config["methods"])  # both controls, by themselves
+    assert "baseline_ft+quantize" in set(models) - set(config["methods"])  # the chain's control too
     expected = sorted((m, level, str(seed), fmt, device) for m, levels in models.items()
                       for level in levels for seed in config["seeds"] for fmt in config["formats"]
                       for device in config["devices"])
@@ -56,10 +60,11 @@ def test_every_row_is_compared_with_its_control(tiny_study):
     for (method, level), r in rows.items():
         assert int(r["images"]) == int(summary[(method, level)]["dice_images"]) > 0
         assert float(r["dice_low"]) <= float(r["dice"]) <= float(r["dice_high"])
-        if method == "baseline":
+        if method in ("baseline", "baseline_ft+quantize"):  # the reference point; a chain's control (of nothing)
             assert r["control"] == "" and r["verdict"] == ""
             continue
-        expected = {"fr": f"small_dense/{small}", "small_dense": "baseline/dense", "baseline_ft": "baseline/dense"}
+        expected = {"fr": f"small_dense/{small}", "small_dense": "baseline/dense", "baseline_ft": "baseline/dense",
+                    "prune_structured+quantize": "baseline_ft+quantize/dense+int8"}
         assert r["control"] == expected.get(method, "baseline_ft/dense"), (method, r["control"])
         assert r["verdict"] in ("worse", "better", "no measurable difference") and r["test"]
         assert float(r["delta_low"]) <= float(r["delta"]) <= float(r["delta_high"])
@@ -69,6 +74,94 @@ def test_every_row_is_compared_with_its_control(tiny_study):
     for r in printed:
         verdict = rows[(r["Method"], r["Level"])]["verdict"]
         assert (r["Δ Dice vs control"] == verdict) == (verdict == "no measurable difference")
+
+
+@pytest.mark.slow
+def test_a_chain_of_two_methods_has_its_row_and_its_control_in_the_summary_and_the_report(tiny_study):
+    """config/tiny.yaml's chain prune_structured+quantize at 0.5+int8: quantize applied to the model
+    prune_structured/0.5 (the study's own row of it, trained once), with the finetune budget of each
+    step; compared with the same chain whose pruning is replaced by its control (baseline_ft+quantize),
+    which the study adds by itself and marks as a control."""
+    rows = {(r["method"], r["level"]): r for r in csv.DictReader((tiny_study / "summary.csv").open())}
+    chain, control = rows[("prune_structured+quantize", "0.5+int8")], rows[("baseline_ft+quantize", "dense+int8")]
+    assert chain["error"] == "" == control["error"] and 0 <= float(chain["dice"]) <= 1
+    assert (chain["role"], chain["control"], chain["budget"]) == ("method", "baseline_ft+quantize/dense+int8",
+                                                                  "finetune+finetune")
+    assert (control["role"], control["budget"]) == ("control", "finetune+finetune")  # the same training, step by step
+    # the chain's file is both steps': fewer numbers than int8 alone (pruned) and a fraction of pruning's bytes (int8)
+    assert int(chain["stored_numbers"]) < int(rows[("quantize", "int8")]["stored_numbers"])
+    assert int(chain["file_bytes"]) < int(rows[("prune_structured", "0.5")]["file_bytes"])
+    record = json.loads((tiny_study / "models" / "prune_structured+quantize" / "0.5+int8" / "seed0" / "train.json")
+                        .read_text())
+    assert record["inputs"]["start"] == {"model": "prune_structured/0.5",
+                                         "checkpoint": "results/models/prune_structured/0.5/seed0/model.pt"}
+    assert record["arch"]["start"]["method"] == "prune_structured"  # rebuilt on the pruned network's shape
+    html = (tiny_study / "report.html").read_text()
+    assert '<td class="t">prune_structured+quantize</td>' in html and "vs baseline_ft+quantize/dense+int8" in html
+
+
+def finished_copy(tiny_study, tmp_path):
+    """A copy of the finished tiny study (results and snakemake's records, modification times kept)."""
+    shutil.copytree(tiny_study.parent, tmp_path / "study", symlinks=True)
+    return tmp_path / "study"
+
+
+def planned(workdir, config=ROOT / "config" / "tiny.yaml") -> dict[str, set[str]]:
+    """rule -> the first output file of each job a dry run of `all` plans for it."""
+    proc = subprocess.run([*SNAKEMAKE, "--snakefile", str(ROOT / "workflow" / "Snakefile"), "--directory", str(workdir),
+                           "--configfile", str(config), "--cores", "2", "all", "--dry-run"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    jobs: dict[str, set[str]] = {}
+    for block in proc.stdout.split("\n\n"):
+        rule = re.search(r"^(?:local)?rule (\w+):$", block, flags=re.M)
+        output = re.search(r"^\s+output: ([^,\n]+)", block, flags=re.M)
+        if rule:
+            jobs.setdefault(rule.group(1), set()).update([output.group(1)] if output else [])
+    return jobs
+
+
+@pytest.mark.slow
+def test_adding_a_level_to_a_finished_study_plans_that_levels_jobs_alone(tiny_study, tmp_path):
+    """A job's params are what changes its output (its level, its method's options, the model and its
+    budget block): a new level of prune_unstructured trains, exports and benchmarks that level alone,
+    and the tables and the report are made again; no other model is retrained."""
+    workdir = finished_copy(tiny_study, tmp_path)
+    config = yaml.safe_load((ROOT / "config" / "tiny.yaml").read_text())
+    config["methods"]["prune_unstructured"]["levels"].append("0.6")
+    path = tmp_path / "more.yaml"
+    path.write_text(yaml.safe_dump(config))
+    jobs = planned(workdir, path)
+    assert jobs.pop("train") == {"results/models/prune_unstructured/0.6/seed0/model.pt"}
+    assert jobs.pop("export") == {"results/export/prune_unstructured/0.6/seed0/model.ptl"}
+    assert jobs.pop("bench") == {"results/bench/host/prune_unstructured/0.6/seed0/ptl.json"}
+    assert set(jobs) == {"summarize", "figures", "report", "all"}
+
+
+@pytest.mark.slow
+def test_a_changed_input_model_reruns_the_methods_that_take_it(tiny_study, tmp_path):
+    """Declared inputs are rule inputs: a changed baseline retrains every model made from it (each
+    post-training method, the controls fine-tuned from it, and the chain through prune_structured), and
+    nothing trained from scratch; a changed prune_structured/0.5 retrains the chain that starts from it
+    alone. (Changed in content: snakemake does not count a newer file whose checksum it recorded as the
+    same.)"""
+    workdir = finished_copy(tiny_study, tmp_path)
+    models = workdir / "results" / "models"
+
+    def change(path):
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        first = next(iter(checkpoint["state_dict"]))
+        checkpoint["state_dict"][first] = checkpoint["state_dict"][first] + 1e-3
+        torch.save(checkpoint, path)
+        later = path.stat().st_mtime + 60
+        os.utime(path, (later, later))
+
+    change(models / "prune_structured" / "0.5" / "seed0" / "model.pt")
+    assert planned(workdir)["train"] == {"results/models/prune_structured+quantize/0.5+int8/seed0/model.pt"}
+    change(models / "baseline" / "dense" / "seed0" / "model.pt")
+    retrained = {path.split("/")[2] for path in planned(workdir)["train"]}
+    assert retrained == {"baseline_ft", "prune_structured", "prune_unstructured", "quantize", "tucker",
+                         "prune_structured+quantize", "baseline_ft+quantize"}
 
 
 @pytest.mark.slow

@@ -2,13 +2,15 @@
 
 Every module in this package is imported here, so that its `@register_method`
 runs: a new method is a new file, with no edit to this one. The contract a method
-answers is `frbench.contract` (re-exported here).
+answers is `frbench.contract` (re-exported here); `PostTraining` is the base of the
+methods that compress a trained model.
 """
 
 import importlib
 import pkgutil
 
-from ..contract import ExportForm, Hook, Method, MethodContext
+from ..contract import BASELINE, ExportForm, Hook, Method, MethodContext, ModelRef
+from ._common import PostTraining
 from ._registry import (
     Trained,
     control_of,
@@ -24,5 +26,6 @@ for _mod in pkgutil.iter_modules(__path__):
     if not _mod.name.startswith("_"):
         importlib.import_module(f"{__name__}.{_mod.name}")
 
-__all__ = ["ExportForm", "Hook", "Method", "MethodContext", "Trained", "control_of", "get_method", "list_methods",
-           "load_model", "load_trained", "register_method", "with_controls"]
+__all__ = ["BASELINE", "ExportForm", "Hook", "Method", "MethodContext", "ModelRef", "PostTraining", "Trained",
+           "control_of", "get_method", "list_methods", "load_model", "load_trained", "register_method",
+           "with_controls"]

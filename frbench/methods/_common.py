@@ -1,16 +1,19 @@
-"""What the post-training methods share (prune_structured, prune_unstructured, quantize,
-tucker): their base class, reading a level, copying the baseline, walking and replacing
-layers.
+"""What the post-training methods share (baseline_ft, prune_structured, prune_unstructured,
+quantize, tucker): their base class, reading a level, copying the model they start from,
+walking and replacing layers.
 
 Facts: what a method decides at `build` time (the channel-rounding multiple, the Tucker
 ranks and skipped layers, the per-layer quantized/float record) is kept in the job's
-method instance (`self.facts`) and written into the checkpoint's `arch`.
+method instance (`self.facts`) and written into the checkpoint's `arch`, with the arch of the
+model it started from (`start`), so that `rebuild` starts from that model's shape: after
+structured pruning in a chain, quantize rebuilds the pruned network, not the study's UNet.
 """
 
 from __future__ import annotations
 
 import copy
 import re
+from decimal import Decimal
 
 import torch
 import torch.nn as nn
@@ -30,6 +33,11 @@ def level_error(method: str, level: str, expected: str) -> ConfigError:
     return ConfigError(f"methods.{method}.levels: level {level!r} is malformed; expected {expected}")
 
 
+def decimal_name(text: str) -> str:
+    """The one spelling of a decimal: no trailing zeros, one leading zero ('0.50' and '00.5' -> '0.5')."""
+    return format(Decimal(text).normalize(), "f")
+
+
 def parse_fraction(method: str, level: str, meaning: str, *, allow_one: bool = False) -> float:
     """A level written as a decimal fraction, e.g. '0.5'. `meaning` says what it is
     ("the fraction of channels removed"), for the error message."""
@@ -45,22 +53,36 @@ def parse_fraction(method: str, level: str, meaning: str, *, allow_one: bool = F
 
 # ---- the model to compress --------------------------------------------------------------------
 
-def baseline_copy(ctx, method: str) -> UNet:
-    """A deep copy of the trained baseline (post-training methods never change ctx.baseline)."""
-    if ctx.baseline is None:
-        raise ConfigError(f"method {method!r} compresses the trained baseline: pass its checkpoint with --baseline")
-    model = copy.deepcopy(ctx.baseline)
+def start_copy(ctx, method: str, name: str) -> UNet:
+    """A trainable copy (requires_grad, train mode) of the input `name` that `method` compresses: the
+    input itself is never changed, and stays frozen."""
+    model = ctx.models.get(name) if ctx is not None else None
+    if model is None:
+        raise ConfigError(f"method {method!r} compresses a trained model, its input {name!r}: pass its checkpoint "
+                          f"(frbench train ... --input {name}=CHECKPOINT; MethodContext.models[{name!r}])")
     if not isinstance(model, UNet):
-        raise ConfigError(f"method {method!r} compresses a UNet baseline, got {type(model).__name__}")
-    return model
+        raise ConfigError(f"method {method!r} compresses a UNet; its input {name!r} is a {type(model).__name__}")
+    return copy.deepcopy(model).requires_grad_(True).train()
+
+
+def rebuild_start(arch: dict) -> nn.Module:
+    """An empty model of the shape this model started from: the start's method rebuilds it from the
+    arch kept at build time (`arch["start"]`); a plain UNet of `arch["unet"]` when none was kept."""
+    from ._registry import get_method
+
+    start = arch.get("start")
+    if not start:
+        return UNet(unet_config(arch))
+    return get_method(start["method"])(start["level"]).rebuild(start["arch"])
 
 
 def example_input(ctx) -> torch.Tensor:
-    """One image of the study's size (the benchmark's input shape), for tracing and counting."""
+    """One image of the study's size (the benchmark's input shape), on the training device, for tracing
+    and counting."""
     if ctx.calibration is None or len(ctx.calibration) == 0:
         raise ConfigError("this method needs the training images (MethodContext.calibration) to trace the model; "
                           "the dataset's training split is empty")
-    return ctx.calibration[:1].clone()
+    return ctx.calibration[:1].clone().to(ctx.device)
 
 
 def unet_config(arch: dict) -> UNetConfig:
@@ -70,25 +92,30 @@ def unet_config(arch: dict) -> UNetConfig:
 # ---- the base class ---------------------------------------------------------------------------
 
 class PostTraining(Method):
-    """A method that compresses the trained baseline, then fine-tunes it with the `finetune` budget.
-    Its arch is the UNet config, the eager parameter count and `self.facts`, what this job decided;
-    `rebuild` starts from the plain UNet (a method whose layers differ replaces them there)."""
+    """A method that compresses a trained model (its input `start`: the baseline of the same seed, or
+    in a chain the previous step's model), then fine-tunes it with the `finetune` budget. Its arch is
+    the UNet config, the eager parameter count and `self.facts`, what this job decided with the
+    start's arch; `rebuild` starts from the start's shape (a method whose layers differ changes them there)."""
 
-    from_baseline = True
+    budget = "finetune"
+    start_input = "start"
 
     def __init__(self, level, ctx=None):
         super().__init__(level, ctx)
         self.facts: dict = {}
 
-    def baseline(self) -> UNet:
-        """A copy of the trained baseline, to compress."""
-        return baseline_copy(self.ctx, self.name)
+    def start_model(self) -> UNet:
+        """A trainable copy of the model to compress; where it came from goes into the facts (`start`)."""
+        model = start_copy(self.ctx, self.name, self.start_input)
+        if self.start_input in self.ctx.sources:
+            self.facts["start"] = self.ctx.sources[self.start_input]
+        return model
 
     def arch(self, model):
         return {"unet": model.cfg.to_dict(), "params_eager": model.num_params(), **self.facts}
 
     def rebuild(self, arch):
-        return UNet(unet_config(arch))
+        return rebuild_start(arch)
 
 
 class FractionLevel(PostTraining):
@@ -98,6 +125,9 @@ class FractionLevel(PostTraining):
 
     def parse_level(self, level):
         return parse_fraction(self.name, level, self.meaning)
+
+    def canonical_level(self):
+        return decimal_name(self.level)
 
 
 # ---- layers -----------------------------------------------------------------------------------

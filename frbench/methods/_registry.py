@@ -3,8 +3,9 @@ is loaded through the method that made it.
 
 A method is a subclass of `frbench.contract.Method` in its own module of `frbench/methods/`,
 decorated with `@register_method`. Importing `frbench.methods` imports every module of the
-package, so adding a method is adding a file (and its rule in `workflow/rules/methods/`). Generic
-code never branches on a method's name: it asks the method.
+package, so adding a method is adding a file. A name of registered methods joined by '+' is a
+chain of them (`frbench.methods._chain`), found here like any method. Generic code never branches
+on a method's name: it asks the method.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import torch.nn as nn
 
 from ..advice import rebuild_advice
 from ..checkpoint import load_checkpoint
-from ..contract import Method, MethodContext
+from ..contract import Method, MethodContext, ModelRef
 from ..errors import CheckpointError, ConfigError
 from ..registry import PluginRegistry
 
@@ -33,7 +34,12 @@ def register_method(cls: type[Method]) -> type[Method]:
 
 
 def get_method(name: str) -> type[Method]:
-    """The method class registered under `name`; a ConfigError naming the known ones otherwise."""
+    """The method class registered under `name`, or the chain of registered methods 'A+B'; a
+    ConfigError naming the known ones otherwise."""
+    if "+" in name:
+        from ._chain import chain_class
+
+        return chain_class(name)
     return METHODS.get(name)
 
 
@@ -41,23 +47,27 @@ def list_methods() -> list[str]:
     return METHODS.names()
 
 
-def control_of(method: str, level: str, unet: dict, params: dict) -> tuple[str, str] | None:
+def control_of(method: str, level: str, unet: dict, params: dict) -> ModelRef | None:
     """The control of one operating point (`Method.control`), from the study's `model` block and
     the method's own config block."""
     return get_method(method)(level, MethodContext(unet=unet, params=params)).control()
 
 
 def with_controls(methods: dict[str, dict], unet: dict) -> dict[str, list[str]]:
-    """The study's models: every configured method's levels, plus the controls they are compared
-    with, and theirs in turn (method -> levels, configured methods first, in config order)."""
+    """The study's trained models: every configured method's levels, plus the models they take as
+    inputs and the controls they are compared with, and theirs in turn (method -> levels,
+    configured methods first, in config order)."""
+    config = {"methods": methods}
     models = {name: list(block["levels"]) for name, block in methods.items()}
     todo = [(name, level) for name, levels in models.items() for level in levels]
     while todo:
         name, level = todo.pop(0)
-        control = control_of(name, level, unet, methods.get(name, {}))
-        if control is not None and control[1] not in models.setdefault(control[0], []):
-            models[control[0]].append(control[1])
-            todo.append(control)
+        cls = get_method(name)
+        method = cls(level, MethodContext(unet=unet, params=cls.config_block(config)))
+        for ref in [*method.inputs().values(), method.control()]:
+            if ref is not None and ref.level not in models.setdefault(ref.method, []):
+                models[ref.method].append(ref.level)
+                todo.append(ref)
     return models
 
 
@@ -78,6 +88,7 @@ def load_trained(path) -> Trained:
     except ConfigError as e:
         raise CheckpointError(f"{path}: {e}; {rebuild_advice(path)}") from None
     try:
+        method.checkpoint = str(path)
         model = method.rebuild(ckpt["arch"])
     except (KeyError, ValueError, TypeError, CheckpointError) as e:  # ConfigError too: the arch is at fault
         raise CheckpointError(f"{path}: its arch does not describe a {ckpt['method']} model ({type(e).__name__}: "

@@ -2,22 +2,37 @@
 
 `baseline_ft` is the same UNet after the `finetune` budget every post-training method gets:
 the control their Dice is compared with (ShrinkBench's equal budget), so that extra training is
-never read as a gain from compression."""
+never read as a gain from compression. As a step of a chain (`baseline_ft+quantize`) it fine-tunes
+whatever model it is handed: a chain's control is built from it."""
 
-from ..contract import Method
+from ..contract import BASELINE, Method
 from ..errors import ConfigError
 from ..models import UNet, UNetConfig
-from ._common import baseline_copy
+from ._common import PostTraining
 from ._registry import register_method
 
 
-class Dense(Method):
-    """A UNet of the study's `model` block, at the one level 'dense'."""
+def parse_dense(method: str, level: str) -> str:
+    if level != "dense":
+        raise ConfigError(f"methods.{method}.levels: {method} has one level, 'dense', not {level!r}")
+    return level
+
+
+@register_method
+class Baseline(Method):
+    """A UNet of the study's `model` block, at the one level 'dense', trained from scratch."""
+
+    name = "baseline"
+    role = "baseline"
 
     def parse_level(self, level):
-        if level != "dense":
-            raise ConfigError(f"methods.{self.name}.levels: {self.name} has one level, 'dense', not {level!r}")
-        return level
+        return parse_dense(self.name, level)
+
+    def build(self):
+        return UNet(UNetConfig.from_dict(self.ctx.unet))
+
+    def control(self):
+        return None  # the reference point itself
 
     def arch(self, model):
         return {"unet": model.cfg.to_dict()}
@@ -27,28 +42,18 @@ class Dense(Method):
 
 
 @register_method
-class Baseline(Dense):
-    name = "baseline"
-    role = "baseline"
-
-    def build(self):
-        return UNet(UNetConfig.from_dict(self.ctx.unet))
-
-    def control(self):
-        return None  # the reference point itself
-
-
-@register_method
-class BaselineFinetuned(Dense):
-    """The trained baseline, fine-tuned with the `finetune` budget and nothing else: the control of
-    every post-training method."""
+class BaselineFinetuned(PostTraining):
+    """The trained baseline (or the model it is handed in a chain), fine-tuned with the `finetune`
+    budget and nothing else: the control of every post-training method."""
 
     name = "baseline_ft"
     role = "control"
-    from_baseline = True
+
+    def parse_level(self, level):
+        return parse_dense(self.name, level)
 
     def build(self):
-        return baseline_copy(self.ctx, self.name)
+        return self.start_model()
 
     def control(self):
-        return ("baseline", "dense")  # what the extra budget alone gives
+        return BASELINE  # what the extra budget alone gives

@@ -17,11 +17,11 @@ Levels (path-safe strings):
   'k33'    a fixed 33 coefficients per layer from the first step (the paper's
            released UNet keeps 33 per layer: 759 numbers for 31M parameters).
 
-Options of the `methods.fr` block besides `levels`: `schedule`, `gamma`,
-`min_kept_conv`, `min_kept_linear`; `unet`, UNet keys that override the study's
-`model` block for FR only (the paper: `norm_affine: false, norm_running_stats:
-false`); `layer_bias: false` drops the bias of every FR layer (the paper's UNet
-has none, so its file stores exactly the kept coefficients).
+Options of the `methods.fr` block besides `levels` (`FR.option_schema`): `schedule`,
+`gamma`, `min_kept_conv`, `min_kept_linear`; `unet`, UNet keys that override the
+study's `model` block for FR only (the paper: `norm_affine: false,
+norm_running_stats: false`); `layer_bias: false` drops the bias of every FR layer
+(the paper's UNet has none, so its file stores exactly the kept coefficients).
 
 The checkpoint keeps the coefficients rounded to float16, as the compact file stores them.
 
@@ -42,8 +42,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 
-from ..contract import ExportForm, Method
-from ..defaults import method_defaults
+from ..config.schema import defaults_of
+from ..contract import ExportForm, Method, ModelRef
 from ..errors import ConfigError
 from ..fr import (
     CompactUNet,
@@ -63,6 +63,7 @@ from ..fr import (
 from ..fr.compact import GraphCompactUNet
 from ..models import UNet, UNetConfig
 from . import small_dense
+from ._common import decimal_name
 from ._registry import register_method
 
 _RATIO = re.compile(r"^r(?P<ratio>\d*\.?\d+)$")
@@ -70,6 +71,23 @@ _COUNT = re.compile(r"^k(?P<count>[1-9]\d*)$")
 EXPECTED = ("r<kept ratio in (0, 1]>, e.g. r0.01 (1 % of each layer's coefficients, down to the floors), "
             "or k<count per layer>, e.g. k33 (the paper's released model)")
 SCHEDULES = ("step", "epoch")
+OPTIONS = {
+    "schedule": {"enum": list(SCHEDULES), "default": "step", "description": "update the kept ratio after every "
+                 "optimizer step (released code) or every epoch (paper text)"},
+    "gamma": {"type": "number", "exclusiveMinimum": 0, "maximum": 1, "default": 0.1, "description": "fraction of the "
+              "gap to the target ratio closed per update (released code: 0.1 per step; paper: 0.01 per epoch)"},
+    "min_kept_conv": {"type": "integer", "minimum": 1, "default": 128,
+                      "description": "floor per conv / transposed conv layer (released code: 128)"},
+    "min_kept_linear": {"type": "integer", "minimum": 1, "default": 256,
+                        "description": "floor per linear layer (released code: 256)"},
+    "layer_bias": {"type": "boolean", "default": True,
+                   "description": "false drops the bias of every FR layer (the paper's UNet has none)"},
+    "unet": {"type": "object", "additionalProperties": False, "default": {},
+             "description": "UNet keys that override the `model` block for FR only (the paper: norm_affine false, "
+                            "norm_running_stats false)",
+             "properties": {"bias": {"type": "boolean"}, "norm": {"enum": ["batch", "none"]},
+                            "norm_affine": {"type": "boolean"}, "norm_running_stats": {"type": "boolean"}}},
+}
 
 
 @dataclass(frozen=True)
@@ -92,10 +110,15 @@ def parse_level(level: str) -> FRLevel:
     raise ConfigError(f"methods.fr.levels: level {level!r} is malformed; expected {EXPECTED}")
 
 
+def level_name(lv: FRLevel, level: str) -> str:
+    """The one spelling of a level: 'r0.01' for 'r0.010' or 'r.01'."""
+    return f"r{decimal_name(level[1:])}" if lv.ratio is not None else f"k{lv.count}"
+
+
 def schedule_for(level: str, params: dict) -> TruncationSchedule:
     """The truncation schedule of one level under the method's config block (with its defaults)."""
     lv = parse_level(level)
-    p = {**method_defaults("fr"), **params}
+    p = {**defaults_of(OPTIONS), **params}
     if p["schedule"] not in SCHEDULES:
         raise ConfigError(f"methods.fr.schedule: {' or '.join(SCHEDULES)}, not {p['schedule']!r}")
     if not 0 < p["gamma"] <= 1:
@@ -144,8 +167,9 @@ def fr_unet_config(unet: dict, params: dict) -> dict:
 
 @register_method
 class FR(Method):
-    name = "fr"
-    from_baseline = False  # trained from scratch with the `train` budget, as the paper does
+    name = "fr"  # trained from scratch with the `train` budget, as the paper does
+    option_schema = OPTIONS
+    figures = ("fr_kept_vs_dice",)
 
     def __init__(self, level, ctx=None):
         super().__init__(level, ctx)
@@ -154,6 +178,9 @@ class FR(Method):
 
     def parse_level(self, level):
         return parse_level(level)
+
+    def canonical_level(self):
+        return level_name(self.setting, self.level)
 
     def build(self):
         self.schedule = schedule_for(self.level, self.params)
@@ -165,8 +192,14 @@ class FR(Method):
         return model
 
     def check_study(self, study):
-        """The schedule must bring every layer to the level's kept count within the `train` budget:
-        otherwise no epoch is selectable and the job fails after training (`finalize`)."""
+        """FR's own network (the `unet` option over the model block) must suit the image size as the
+        study's does (frbench.config.combinations.check_batch_norm); and the schedule must bring every
+        layer to the level's kept count within the `train` budget: otherwise no epoch is selectable
+        and the job fails after training (`finalize`)."""
+        from ..config.combinations import check_batch_norm
+
+        check_batch_norm(study.size, fr_unet_config(self.ctx.unet, self.params), "methods.fr.unet",
+                         {study.budget: study.training}, study.train_images)
         with torch.device("meta"):  # shapes only
             model = self.build()
         s = self.schedule
@@ -213,7 +246,7 @@ class FR(Method):
         (`small_dense`, level n<the numbers it stores>)."""
         with torch.device("meta"):  # shapes only: nothing is allocated or initialised
             model = self.build()
-        return ("small_dense", small_dense.level_for(stored_numbers(model, final_counts(self.schedule, model))))
+        return ModelRef("small_dense", small_dense.level_for(stored_numbers(model, final_counts(self.schedule, model))))
 
     def arch(self, model):
         arch = {"unet": model.cfg.to_dict(), **fr_arch(model), "dense_params": self.dense_params}

@@ -12,7 +12,8 @@ group keeps round(n * (1 - ratio)) channels rounded to the nearest multiple of
 `round_to` (the method's config key, default 4: phone SIMD kernels work on 4 or
 8 channels at a time), and at least `round_to`; a group of `round_to` channels or
 fewer is left whole. The output conv keeps its classes. The pruned model is then
-fine-tuned with the shared `finetune` budget.
+fine-tuned with the shared `finetune` budget. (A model pruned before, in a chain,
+is pruned again by the same rule: every group keeps that fraction of what it has.)
 
 The checkpoint's arch holds every conv's [in, out] and every BatchNorm's channel
 count, from which `rebuild` makes the pruned UNet without pickled code.
@@ -72,10 +73,12 @@ def prune_channels(model: nn.Module, example, ratio: float, round_to: int, ignor
 class PruneStructured(FractionLevel):
     name = "prune_structured"
     meaning = "the fraction of each layer's channels removed"
+    option_schema = {"round_to": {"type": "integer", "minimum": 1, "default": 4,
+                                  "description": "kept channels are a multiple of this (4 or 8 suit phone SIMD)"}}
 
     def build(self):
         ratio, round_to = self.setting, round_to_of(self.params)
-        model = self.baseline().eval()
+        model = self.start_model().eval()
         x = example_input(self.ctx)
         macs_before, params_before = tp.utils.count_ops_and_params(model, x)
         pruned = prune_channels(model, x, ratio, round_to, ignored=[model.outc])

@@ -51,7 +51,7 @@ class PruneUnstructured(FractionLevel):
     meaning = "the fraction of conv weights set to zero, over the whole network"
 
     def build(self):
-        model = self.baseline()
+        model = self.start_model()
         targets = [(m, "weight") for m in conv_layers(model).values()]
         prune.global_unstructured(targets, pruning_method=prune.L1Unstructured, amount=self.setting)
         self.facts.update(target_sparsity=self.setting, scope="weights of every Conv2d and ConvTranspose2d",

@@ -31,6 +31,7 @@ from ._common import (
     PostTraining,
     conv_layers,
     conv_macs,
+    decimal_name,
     example_input,
     input_sizes,
     level_error,
@@ -62,7 +63,7 @@ def decompose(conv: nn.Module, r_out: int, r_in: int, seed: int = 0) -> tuple[nn
     reconstruction error of the kernel."""
     from tensorly.decomposition import partial_tucker  # late: tensorly imports scipy (0.5 s per job otherwise)
 
-    w = conv.weight.detach().double().numpy()
+    w = conv.weight.detach().cpu().double().numpy()
     transposed = isinstance(conv, nn.ConvTranspose2d)
     # kernel modes: conv (out, in, k, k); transposed conv (in, out, k, k)
     ranks, modes = ([r_in, r_out], [0, 1]) if transposed else ([r_out, r_in], [0, 1])
@@ -73,15 +74,15 @@ def decompose(conv: nn.Module, r_out: int, r_in: int, seed: int = 0) -> tuple[nn
     seq[1].weight.copy_(torch.from_numpy(np.ascontiguousarray(core)).float())
     seq[2].weight.copy_(torch.from_numpy(np.ascontiguousarray(u_out)).float()[:, :, None, None])
     if conv.bias is not None:
-        seq[2].bias.copy_(conv.bias)
-    return seq, float(errors[-1]) if errors else 0.0
+        seq[2].bias.copy_(conv.bias.cpu())
+    return seq.to(conv.weight.device), float(errors[-1]) if errors else 0.0
 
 
 def vbmf_ranks(conv: nn.Module) -> tuple[int, int]:
     """Kim et al.: EVBMF on the kernel's unfoldings along the out and the in channels."""
     from ._vbmf import evbmf_rank  # late, like tensorly: scipy
 
-    w = conv.weight.detach().double().numpy()
+    w = conv.weight.detach().cpu().double().numpy()
     if isinstance(conv, nn.ConvTranspose2d):
         w = w.transpose(1, 0, 2, 3)  # to (out, in, k, k)
     o, i = w.shape[:2]
@@ -105,6 +106,9 @@ def sequence_macs(seq: nn.Sequential, in_hw) -> int:
 class Tucker(PostTraining):
     name = "tucker"
 
+    def canonical_level(self):
+        return self.level if self.level == "vbmf" else decimal_name(self.level)
+
     def parse_level(self, level):
         """The rule that gives a conv its ranks (out, in)."""
         if level == "vbmf":
@@ -117,7 +121,7 @@ class Tucker(PostTraining):
         return lambda conv: ratio_ranks(conv, ratio)
 
     def build(self):
-        model = self.baseline().eval()
+        model = self.start_model().eval()
         convs = conv_layers(model)
         x = example_input(self.ctx)
         sizes = input_sizes(model, x, convs)

@@ -23,7 +23,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..defaults import block_defaults
+from ..config.schema import block_defaults
 from ..errors import ConfigError
 
 

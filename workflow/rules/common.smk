@@ -7,20 +7,20 @@
 # the environment files snakemake copies under .snakemake/conda cannot point at.
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
-from snakemake.utils import validate
-
 from frbench.advice import CONFIGFILES_ENV
 from frbench.bench.devices import resolve_devices
-from frbench.config import check_study
+from frbench.config import study_models, validate_study
 from frbench.hostinfo import usable_cores
-from frbench.methods import get_method, with_controls
+from frbench.methods import MethodContext, get_method
 from frbench.report.figure_names import figure_names
 
-validate(config, workflow.source_path("../schemas/config.schema.yaml"), set_default=True)
-check_study(config)
+# Levels written as numbers, the schema (defaults filled in), each method's options, and the values
+# that cannot go together: refused here, before any job (frbench.config.validate_study).
+validate_study(config)
 
 # Jobs run `python -m frbench`: the interpreter running snakemake comes first on
 # PATH, so a job sees the same frbench even when its virtualenv is not activated.
@@ -45,60 +45,50 @@ if workflow.local_exec and (workflow.resource_settings.cores or 0) > CPUS:
         f"lets snakemake use: jobs are scheduled on {CPUS}, as more would only slow each other down"
     )
     workflow.register_resource("_cores", CPUS)
-METHODS = config["methods"]
-# Every model to train: the configured methods' levels, and the equal-budget controls their rows
-# are compared with (baseline_ft for post-training methods, small_dense for FR levels; Method.control).
-MODELS = with_controls(METHODS, config["model"])
-NO_METHOD = "(?!)"  # a wildcard constraint no name matches (the `train` template's own)
+# Every model of the study, (method, level, seed): the configured methods' levels, the models they
+# take as inputs, the equal-budget controls their rows are compared with (Method.inputs, Method.control),
+# and the models it imports (Method.imported: the FR paper's released model, when `reference` is set).
+MODELS = study_models(config)
+TRAINED = sorted({m for m, _, _ in MODELS if get_method(m).made_by == "train"})
 SEEDS = config["seeds"]
 FORMATS = config["formats"]
 DEVICES = resolve_devices(config["devices"])  # `auto`: the attached phones and emulators, else the host
 DATASET = "results/data/dataset.npz"
-# The FR paper's released model (frbench reference), when the config names its folder: one
-# more model to export and benchmark, on a dataset of its own (its 16 test images).
-REFERENCE = config.get("reference")
-REFERENCE_METHOD = "fr_reference"
-REFERENCE_DATASET = "results/data/fr_reference.npz"
-REFERENCE_LEVEL, REFERENCE_SEED = "k33", 0  # the paper's model: every conv kept to its 33 first coefficients
-REFERENCE_MODEL = f"{REFERENCE_METHOD}/{REFERENCE_LEVEL}/seed{REFERENCE_SEED}"
-REFERENCE_KEYS = [(REFERENCE_METHOD, REFERENCE_LEVEL, REFERENCE_SEED)] if REFERENCE else []
 FIGURE_NAMES = figure_names(config)
 TABLE_NAMES = ["comparison", "answers", "paper_table"]
 
 
+def one_of(names):
+    """A wildcard constraint matching exactly these names (a chain's name holds '+')."""
+    return "|".join(re.escape(name) for name in sorted(names)) or "(?!)"
+
+
 wildcard_constraints:
-    method="|".join([*MODELS, *([REFERENCE_METHOD] if REFERENCE else [])]),
-    level=r"[A-Za-z0-9][A-Za-z0-9._-]*",
+    method=one_of({m for m, _, _ in MODELS}),
+    level=r"[A-Za-z0-9][A-Za-z0-9._+-]*",
     seed=r"\d+",
     fmt="|".join(FORMATS),
     device=r"[A-Za-z0-9._:-]+",
 
 
 def model_keys():
-    """(method, level, seed) of every model to train: the configured ones and their controls."""
-    return [(m, level, seed) for m, levels in MODELS.items() for level in levels for seed in SEEDS]
-
-
-def exported_keys():
-    """(method, level, seed) of every model to export and benchmark: the trained ones and the FR reference."""
-    return [*model_keys(), *REFERENCE_KEYS]
+    """(method, level, seed) of every model the study trains."""
+    return [key for key in MODELS if key[0] in TRAINED]
 
 
 def train_records():
     return [f"results/models/{m}/{level}/seed{seed}/train.json" for m, level, seed in model_keys()]
 
 
-def export_records():
-    return [
-        f"results/export/{m}/{level}/seed{seed}/export_{fmt}.json" for m, level, seed in exported_keys() for fmt in FORMATS
-    ]
+def export_records(keys=MODELS):
+    return [f"results/export/{m}/{level}/seed{seed}/export_{fmt}.json" for m, level, seed in keys for fmt in FORMATS]
 
 
-def bench_results():
+def bench_results(keys=MODELS):
     return [
         f"results/bench/{device}/{m}/{level}/seed{seed}/{fmt}.json"
         for device in DEVICES
-        for m, level, seed in exported_keys()
+        for m, level, seed in keys
         for fmt in FORMATS
     ]
 
@@ -107,60 +97,96 @@ def all_targets():
     return ["results/report.html", "results/summary.csv", "results/provenance.json", *rules.figures.output]
 
 
-def method_config(method):
-    """The config blocks a method's jobs depend on, as one JSON string (a params value,
-    so that changing any of them reruns exactly these jobs)."""
-    budget = "finetune" if get_method(method).from_baseline else "train"
-    # A method's rule is parsed even when this study does not configure it (it is then never targeted).
-    params = METHODS.get(method, {})
-    return json.dumps({"unet": config["model"], budget: config[budget], "params": params}, sort_keys=True)
+def checkpoint(method, level, seed):
+    return f"results/models/{method}/{level}/seed{seed}/model.pt"
+
+
+def method_at(wildcards):
+    """The job's method at its level, with the study's options for it (declarations only)."""
+    cls = get_method(wildcards.method)
+    return cls(wildcards.level, MethodContext(unet=config["model"], params=cls.config_block(config)))
+
+
+def train_inputs(wildcards):
+    """The dataset, and the checkpoint of every model of the same seed the method takes as an input
+    (Method.inputs): named rule inputs, so that snakemake trains them first and reruns this job when
+    one changes."""
+    inputs = {"data": DATASET}
+    for name, ref in method_at(wildcards).inputs().items():
+        if name in inputs:
+            raise ValueError(f"{wildcards.method}: an input may not be named {name!r} (the dataset's name)")
+        inputs[name] = checkpoint(ref.method, ref.level, wildcards.seed)
+    return inputs
+
+
+def input_arguments(wildcards):
+    """`--input NAME=CHECKPOINT` for each of them."""
+    named = train_inputs(wildcards)
+    return " ".join(f"--input {name}={path}" for name, path in named.items() if name != "data")
+
+
+def job_config(wildcards):
+    """What changes a training job's output besides its level, as one JSON string (a params value,
+    so that a change reruns exactly the jobs it concerns, and adding a level runs that level alone):
+    the model block, the method's budget block, and its options (Method.config_block)."""
+    cls = get_method(wildcards.method)
+    options = cls.config_block(config)
+    return json.dumps({"unet": config["model"], cls.budget: config[cls.budget], "options": options}, sort_keys=True)
+
+
+def gpu_claim(wildcards):
+    """A GPU for a training job, unless its method trains on the CPU (Method.trains_on_gpu)."""
+    return int(get_method(wildcards.method).trains_on_gpu)
 
 
 def dataset_for(wildcards):
-    """The dataset a model is exported and benchmarked on: the study's, or the FR reference's own."""
-    return REFERENCE_DATASET if wildcards.method == REFERENCE_METHOD else DATASET
+    """The dataset a model is exported and benchmarked on (Method.dataset): the study's, or one of
+    its own that the rule importing it writes."""
+    return f"results/data/{get_method(wildcards.method).dataset}.npz"
 
 
 def bench_plan(wildcards):
-    """The benchmark plan as JSON; the FR reference's may override it (`reference.bench`:
-    a full-resolution UNet-31M inference takes seconds)."""
-    plan = dict(config["bench"])
-    if wildcards.method == REFERENCE_METHOD:
-        plan.update(REFERENCE.get("bench") or {})
-    return json.dumps(plan, sort_keys=True)
+    """The benchmark plan as JSON (Method.bench_plan: the study's, which an imported model may override)."""
+    return json.dumps(get_method(wildcards.method).bench_plan(config), sort_keys=True)
+
+
+def imported_keys(rule_name):
+    """(method, level, seed) of the models `rule_name` imports (Method.made_by)."""
+    return [key for key in MODELS if get_method(key[0]).made_by == rule_name]
+
+
+def reference_block():
+    """The study's `reference` block (the FR paper's released model, imported by import_reference)."""
+    block = config.get("reference")
+    if not block:
+        raise ValueError(
+            "the FR reference is not configured: add `reference: {dir: ../shared/fr_reference}` "
+            "to the config (config/README.md, `reference`)"
+        )
+    return block
 
 
 def reference_files(wildcards):
     """The released model's archive and test images, from the config's `reference.dir`."""
-    return {
-        "archive": os.path.join(_reference()["dir"], "unet_fr.tar.xz"),
-        "images": os.path.join(_reference()["dir"], "testimgs"),
-    }
+    folder = reference_block()["dir"]
+    return {"archive": os.path.join(folder, "unet_fr.tar.xz"), "images": os.path.join(folder, "testimgs")}
 
 
 def reference_param(key):
     """A `reference` config value as a rule parameter (a list joined by spaces)."""
 
     def value(wildcards):
-        v = _reference()[key]
+        v = reference_block()[key]
         return " ".join(map(str, v)) if isinstance(v, list) else v
 
     return value
 
 
 def reference_results(wildcards):
-    """What the `reference` target asks for: the reference's export records and benchmarks."""
-    _reference()
-    return [path for path in [*export_records(), *bench_results()] if f"/{REFERENCE_METHOD}/" in path]
-
-
-def _reference():
-    if not REFERENCE:
-        raise ValueError(
-            "the FR reference is not configured: add `reference: {dir: ../shared/fr_reference}` "
-            "to the config (config/README.md, `reference`)"
-        )
-    return REFERENCE
+    """What the `reference` target asks for: the imported models' export records and benchmarks."""
+    reference_block()
+    keys = imported_keys("import_reference")
+    return [*export_records(keys), *bench_results(keys)]
 
 
 def every_core(wildcards):
@@ -173,21 +199,3 @@ def every_core(wildcards):
     if not workflow.local_exec:
         return settings.local_cores or CPUS
     return settings.cores or CPUS
-
-
-def baseline_checkpoint(wildcards):
-    """Post-training methods start from the baseline of the same seed."""
-    return f"results/models/baseline/dense/seed{wildcards.seed}/model.pt"
-
-
-def train_inputs(wildcards):
-    """The dataset, and for a post-training method the baseline of the same seed."""
-    inputs = {"data": DATASET}
-    if get_method(wildcards.method).from_baseline:
-        inputs["baseline"] = baseline_checkpoint(wildcards)
-    return inputs
-
-
-def baseline_argument(wildcards):
-    """`--baseline CHECKPOINT` for a post-training method, nothing for one trained from scratch."""
-    return f"--baseline {baseline_checkpoint(wildcards)}" if get_method(wildcards.method).from_baseline else ""

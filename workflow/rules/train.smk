@@ -1,8 +1,10 @@
-# One template trains every model (frbench.build): a method trained from scratch gets the dataset
-# and the `train` budget, a post-training method also the baseline of the same seed and the
-# `finetune` budget (the method says which). Each method's own rule, in workflow/rules/methods/,
-# is this template under its name: `use rule train as NAME with: wildcard_constraints: method="NAME"`.
-# The template itself matches no file.
+# One rule trains every model of the study (frbench.build), whatever its method: the method declares
+# the rest (frbench/contract.py). Its inputs are the dataset and the models of the same seed it
+# declares (Method.inputs: the baseline it compresses, the earlier steps of a chain, a teacher), so
+# snakemake trains those first and reruns this job when one changes; its params are what changes its
+# output besides the level (the model block, its budget block, its options), so adding a level runs
+# that level alone. A GPU is claimed unless the method trains on the CPU (Method.trains_on_gpu); the
+# slurm profile gives every training job the same memory and runtime, under this rule's name.
 rule train:
     input:
         unpack(train_inputs),
@@ -14,14 +16,14 @@ rule train:
     benchmark:
         "results/benchmarks/models/{method}/{level}/seed{seed}.tsv"
     wildcard_constraints:
-        method=NO_METHOD,
+        method=one_of(TRAINED),
     threads: 1
     resources:
-        gpu=1,
+        gpu=gpu_claim,
     params:
-        config=lambda wildcards: method_config(wildcards.method),
-        baseline=baseline_argument,
+        config=job_config,
+        inputs=input_arguments,
     shell:
-        "python -m frbench train {wildcards.method} --level {wildcards.level} --seed {wildcards.seed}"
-        " --data {input.data} {params.baseline} --config-json {params.config:q} --threads {threads}"
-        " --out {output.model} --record {output.record} > {log} 2>&1"
+        "python -m frbench train {wildcards.method:q} --level {wildcards.level:q} --seed {wildcards.seed}"
+        " --data {input.data} {params.inputs} --config-json {params.config:q} --threads {threads}"
+        " --out {output.model:q} --record {output.record:q} > {log:q} 2>&1"

@@ -61,15 +61,24 @@ import warnings
 
 import torch
 
-from ...advice import snakemake_command
+from ...advice import rebuild_advice, snakemake_command
 from ...contract import ExportForm
 from ...errors import ConfigError, ExportError
 from ...models import UNet, UNetConfig
-from .._common import PostTraining, example_input, unet_config
+from .._common import PostTraining, example_input, rebuild_start
 from .._registry import register_method
 from .fx import calibrate, fx_convert, fx_prepare, layer_record, qat_float_weights
 from .onnx_qdq import onnx_flow, quantize_for_onnxruntime
-from .options import FX_SCHEMES, WEIGHT_ONLY, describe_qconfig, options, parse_scheme, qconfig_mapping, use_engine
+from .options import (
+    FX_SCHEMES,
+    OPTIONS,
+    WEIGHT_ONLY,
+    describe_qconfig,
+    options,
+    parse_scheme,
+    qconfig_mapping,
+    use_engine,
+)
 from .traceable import up_padding, with_static_ups
 from .weight_only import weight_only
 from .xnnpack import pte_flow, quantize_for_xnnpack
@@ -82,6 +91,7 @@ FLOAT_WEIGHTS = "float_weights."  # the checkpoint's `extra` entries: the float 
 @register_method
 class Quantize(PostTraining):
     name = "quantize"
+    option_schema = OPTIONS
 
     def __init__(self, level, ctx=None):
         super().__init__(level, ctx)
@@ -107,7 +117,7 @@ class Quantize(PostTraining):
 
     def build(self):
         opts = options(self.params)
-        model = self.baseline()
+        model = self.start_model()
         x = example_input(self.ctx)
         info = self.facts
         info.update(unet=model.cfg.to_dict(), scheme=self.scheme, engine=opts["engine"], keep_float=opts["keep_float"],
@@ -134,7 +144,7 @@ class Quantize(PostTraining):
             model = fx_prepare(with_static_ups(model, info["up_pad"]), info)
             calibrate(model, self.ctx.calibration, info["calibration_images"])
         else:  # the QAT-trained float weights, before convert folds them away
-            self.float_weights = qat_float_weights(model, unet_config(info)).eval()
+            self.float_weights = qat_float_weights(model, rebuild_start(info)).eval()
         converted = fx_convert(model, info)
         info.update(layer_record(converted))
         return converted
@@ -149,7 +159,7 @@ class Quantize(PostTraining):
 
     def rebuild(self, arch):
         self.facts = dict(arch)
-        model = UNet(unet_config(arch))
+        model = rebuild_start(arch)
         if arch["scheme"] in WEIGHT_ONLY:
             weight_only(model, WEIGHT_ONLY[arch["scheme"]], arch["keep_float"], fill=False)
             return model
@@ -162,7 +172,7 @@ class Quantize(PostTraining):
     def set_extra_state(self, state):
         weights = {k.removeprefix(FLOAT_WEIGHTS): v for k, v in state.items() if k.startswith(FLOAT_WEIGHTS)}
         if weights:
-            self.float_weights = UNet(unet_config(self.facts))
+            self.float_weights = rebuild_start(self.facts)
             self.float_weights.load_state_dict(weights)
             self.float_weights.eval()
 
@@ -180,9 +190,9 @@ class Quantize(PostTraining):
         program's static shape) on the first `calibration_images` training images."""
         where, n = f"quantize/{self.scheme}", self.facts["calibration_images"]
         if self.float_weights is None:
+            fix = rebuild_advice(self.checkpoint) if self.checkpoint else f"rebuild it: {snakemake_command()}"
             raise ExportError(f"{where}: this checkpoint lacks the float weights that the int8 .{fmt} is quantized from "
-                              f"(no `{FLOAT_WEIGHTS}` entries in its `extra`); rebuild it and its exports with "
-                              f"`{snakemake_command('--forcerun', 'quantize')}`")
+                              f"(no `{FLOAT_WEIGHTS}` entries in its `extra`); {fix}")
         if calibration is None:
             raise ExportError(f"{where}: the int8 .{fmt} is quantized at export by its runtime's quantizer, which "
                               f"calibrates on {n} training images; pass `calibration` (the export job, "

@@ -17,7 +17,8 @@ from .options import BACKENDS, qconfig_mapping
 def fx_prepare(model: nn.Module, info: dict) -> nn.Module:
     """Insert observers (static) or fake quantizers (QAT), as the arch describes."""
     qat = info["scheme"] == "int8_qat"
-    example = (torch.zeros(info["input_shape"]),)
+    device = next(model.parameters()).device  # a build job's model is on the training device
+    example = (torch.zeros(info["input_shape"], device=device),)
     mapping = qconfig_mapping(info["engine"], qat, info["keep_float"])
     backend = BACKENDS[info["engine"]]()
     with warnings.catch_warnings():
@@ -83,11 +84,10 @@ def layer_record(gm: torch.fx.GraphModule) -> dict:
     return {"layers": layers, "summary": summary}
 
 
-def qat_float_weights(prepared: nn.Module, cfg) -> UNet:
-    """The float UNet inside a QAT-prepared graph: each conv's trained weight (and bias) is
-    at the conv's own name; a BatchNorm fused into the conv before it (ConvBn(ReLU)2d) is
-    that conv's `.bn`, one left alone is at its own name."""
-    unet = UNet(cfg)
+def qat_float_weights(prepared: nn.Module, unet: UNet) -> UNet:
+    """The float UNet inside a QAT-prepared graph, loaded into `unet` (empty, of the shape that was
+    prepared): each conv's trained weight (and bias) is at the conv's own name; a BatchNorm fused
+    into the conv before it (ConvBn(ReLU)2d) is that conv's `.bn`, one left alone is at its own name."""
     src = prepared.state_dict()
     home, last_conv = {}, None
     for name, m in unet.named_modules():

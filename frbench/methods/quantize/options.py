@@ -14,6 +14,14 @@ BACKENDS = {"qnnpack": get_qnnpack_backend_config, "x86": get_x86_backend_config
 FX_SCHEMES = {"int8": "fx static post-training", "int8_qat": "fx quantization-aware training"}
 WEIGHT_ONLY = {"fp16_weights": torch.float16, "int8_weights": torch.int8}
 SCHEMES = [*FX_SCHEMES, *WEIGHT_ONLY]
+OPTIONS = {  # the `methods.quantize` block's keys besides `levels` (Method.option_schema)
+    "engine": {"enum": list(BACKENDS), "default": "qnnpack",
+               "description": "quantized engine; qnnpack is what the lite interpreter runs on phones"},
+    "calibration_images": {"type": "integer", "minimum": 1, "default": 64,
+                           "description": "training images observed by static int8"},
+    "keep_float": {"type": "array", "items": {"type": "string"}, "default": [],
+                   "description": "module names left in float (e.g. up1.up); the record says what ran int8"},
+}
 
 
 def parse_scheme(level: str) -> str:

@@ -5,8 +5,7 @@ Snakemake reads `--configfile` before any of the workflow's code runs, and refus
 take (empty, a list or a scalar at the top, YAML it cannot parse) with a message that names neither
 the file nor what is wrong ("Config file must be given as JSON or YAML with keys at top level";
 snakemake/snakemake#2439). The workflow cannot word that message, so this command does: it reads the
-file, then runs the schema and `frbench.config.check_study`, the checks `snakemake ... all` makes
-before any job.
+file, then runs `frbench.config.validate_study`, the checks `snakemake ... all` makes before any job.
 """
 
 from __future__ import annotations
@@ -15,8 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from .defaults import SCHEMA
-from .errors import ConfigError
+from ..errors import ConfigError
 
 
 def read_config_file(path: str | Path) -> dict:
@@ -47,22 +45,17 @@ def read_config_file(path: str | Path) -> dict:
 
 def check_config_files(*paths: str | Path) -> dict:
     """Read the files, merge them in order as `snakemake --configfile A B` does (B's keys over A's,
-    nested blocks merged), and run the workflow's checks on the result (schema, then check_study);
-    the config as the workflow would run it, defaults filled in."""
-    from snakemake.utils import update_config, validate
+    nested blocks merged), and run the workflow's checks on the result (`validate_study`); the config
+    as the workflow would run it, defaults filled in."""
+    from snakemake.utils import update_config
 
-    from .config import check_study
+    from .study import validate_study
 
     config: dict = {}
     for path in paths:
         update_config(config, read_config_file(path))
     named = ", ".join(map(str, paths))
     try:
-        validate(config, str(SCHEMA), set_default=True)
-    except Exception as e:  # noqa: BLE001 - snakemake's WorkflowError names the key and the value
+        return validate_study(config)
+    except Exception as e:  # noqa: BLE001 - ConfigError, DataError, snakemake's WorkflowError: each names the key
         raise ConfigError(f"{named}: {e}") from None
-    try:
-        check_study(config)
-    except ValueError as e:  # ConfigError, DataError
-        raise ConfigError(f"{named}: {e}") from None
-    return config

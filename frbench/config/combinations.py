@@ -2,9 +2,9 @@
 these before any job (a dry run refuses them too), so that no job replaces a result and then fails;
 each refusal names the keys at odds and what to change.
 
-- The image size and the UNet's depth (`data.size`, `model.depth`; `reference.size` and the released
-  model's depth 4): each of `depth` max-poolings halves both sides (rounding down), so every side
-  needs at least 2**depth pixels, or a pooling has nothing left to pool.
+- The image size and the UNet's depth (`data.size`, `model.depth`): each of `depth` max-poolings
+  halves both sides (rounding down), so every side needs at least 2**depth pixels, or a pooling has
+  nothing left to pool.
 - BatchNorm on a 1x1 bottleneck (the image side < 2**(depth + 1) both ways): a batch of one image
   gives it one value per channel, which it cannot normalise. Training then needs no batch of one
   (`batch_size` 1, or a training split that leaves one image over), and a network that uses the
@@ -13,22 +13,21 @@ each refusal names the keys at odds and what to change.
 - The split (`data.val_fraction`, `data.test_fraction` and the number of images): every split
   that is asked for needs an image, and the training split one at least.
 - Each model's own method checks its level against the study (`Method.check_study`): FR's
-  truncation schedule must reach the level within the training budget; quantize's `keep_float`
-  must name modules of the UNet.
+  truncation schedule must reach the level within the training budget, and its own network's
+  normalisation must fit the image size; quantize's `keep_float` must name modules of the UNet;
+  the imported reference's size must suit the released model.
 """
 
 from __future__ import annotations
 
 import math
 
-from .contract import MethodContext, StudyFacts
-from .data.dataset import split_sizes
-from .data.errors import DataError
-from .defaults import block_defaults
-from .errors import ConfigError
-from .models import UNetConfig
-
-REFERENCE_DEPTH = 4  # the FR paper's released UNet (frbench.fr.reference.REFERENCE_UNET)
+from ..contract import MethodContext, StudyFacts
+from ..data.dataset import split_sizes
+from ..data.errors import DataError
+from ..errors import ConfigError
+from ..models import UNetConfig
+from .schema import block_defaults
 
 
 def bottleneck(size: tuple[int, int], depth: int) -> tuple[int, int]:
@@ -45,17 +44,6 @@ def check_size_and_depth(size, depth: int, size_key: str, depth_key: str) -> Non
         f"{size_key} {list(size)} and {depth_key} {depth} cannot go together: each of the {depth} poolings halves "
         f"the image, and a side of {side} pixels allows {deepest}; make every side of {size_key} at least "
         f"{2**depth}, or lower {depth_key} to {deepest}")
-
-
-def check_reference_size(size) -> None:
-    """The released model pools 4 times and normalises with each batch's own statistics, also at
-    inference: its bottleneck needs more than one pixel."""
-    if min(size) >= 2**REFERENCE_DEPTH and bottleneck(size, REFERENCE_DEPTH) != (1, 1):
-        return
-    raise ConfigError(
-        f"reference.size {list(size)} is too small for the released model: it pools {REFERENCE_DEPTH} times, so every "
-        f"side needs at least {2**REFERENCE_DEPTH} pixels, and its BatchNorm uses each image's own statistics, so one "
-        f"side needs at least {2 ** (REFERENCE_DEPTH + 1)}; use a larger reference.size (default [640, 959])")
 
 
 def check_split(data: dict, images: int, where: str) -> dict[str, int]:
@@ -106,27 +94,21 @@ def _good_batch(train_images: int, batch: int) -> int:
 def check_combinations(config: dict, images: int, where: str) -> None:
     """Every check of the module docstring, on a config the schema has validated (defaults filled in).
     `images` is the dataset's pool size, `where` what it comes from (for messages)."""
-    from .methods import get_method, with_controls
-    from .methods.fr import fr_unet_config
+    from ..methods import get_method, list_methods, with_controls
 
     data, model = config["data"], config["model"]
     size = tuple(data["size"])
     check_size_and_depth(size, model["depth"], "data.size", "model.depth")
-    if config.get("reference"):
-        check_reference_size(config["reference"]["size"])
     train_images = check_split(data, images, where)["train"]
-    models = with_controls(config["methods"], model)
-    budgets = {}
-    for name in models:
-        budget = "finetune" if get_method(name).from_baseline else "train"
-        budgets[budget] = {**block_defaults("train"), **config[budget]}
+    trained = with_controls(config["methods"], model)
+    budgets = {cls.budget: {**block_defaults("train"), **config[cls.budget]} for cls in map(get_method, trained)}
     check_batch_norm(size, model, "model", budgets, train_images)
-    if "fr" in models:  # FR's network may override the model block's normalisation
-        check_batch_norm(size, fr_unet_config(model, config["methods"].get("fr", {})), "methods.fr.unet",
-                         {"train": budgets["train"]}, train_images)
-    for name, levels in models.items():
-        budget = "finetune" if get_method(name).from_baseline else "train"
-        facts = StudyFacts(budget=budget, training=budgets[budget], train_images=train_images, size=size)
-        for level in levels:
-            method = get_method(name)(level, MethodContext(unet=model, params=config["methods"].get(name, {})))
-            method.check_study(facts)
+
+    def facts(cls) -> StudyFacts:
+        training = budgets.get(cls.budget) or {**block_defaults("train"), **config[cls.budget]}
+        return StudyFacts(budget=cls.budget, training=training, train_images=train_images, size=size)
+
+    models = [(get_method(name), level) for name, levels in trained.items() for level in levels]
+    models += [(get_method(m), level) for m in list_methods() for level, _ in get_method(m).imported(config)]
+    for cls, level in models:
+        cls(level, MethodContext(unet=model, params=cls.config_block(config))).check_study(facts(cls))

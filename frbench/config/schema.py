@@ -1,6 +1,7 @@
-"""Study defaults, read from their one home: the config schema (`workflow/schemas/config.schema.yaml`).
+"""Study defaults, read from their homes: the config schema (`workflow/schemas/config.schema.yaml`)
+for the study's blocks, and each method's own `option_schema` for its options.
 
-Snakemake fills them into the config before any job runs (`snakemake.utils.validate(...,
+Snakemake fills the schema's defaults into the config before any job runs (`snakemake.utils.validate(...,
 set_default=True)`); Python that is handed a partial block (a test, a notebook, a direct call of a
 job's function) fills it from the same schema here, so a default is never written twice. frbench
 reads the schema from the checkout it is installed from (`pip install -e .`, as `make setup` does).
@@ -13,9 +14,9 @@ from pathlib import Path
 
 import yaml
 
-from .errors import ConfigError
+from ..errors import ConfigError
 
-SCHEMA = Path(__file__).resolve().parent.parent / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
 
 @functools.lru_cache(maxsize=1)
@@ -27,19 +28,14 @@ def schema() -> dict:
                           f"({e.strerror}); install frbench from its checkout (pip install -e .)") from None
 
 
-def _defaults(block: dict) -> dict:
-    return {key: spec["default"] for key, spec in block.get("properties", {}).items() if "default" in spec}
+def defaults_of(properties: dict) -> dict:
+    """{key: default} of a JSON schema's `properties` (the keys that have one)."""
+    return {key: spec["default"] for key, spec in properties.items() if "default" in spec}
 
 
 def block_defaults(name: str) -> dict:
     """Defaults of a top-level block: `model`, or the training budget (`train`, `finetune`)."""
     s = schema()
     if name in ("train", "finetune"):
-        return _defaults(s["$defs"]["train_budget"])
-    return _defaults(s["properties"][name])
-
-
-def method_defaults(method: str) -> dict:
-    """Defaults of a method's config block besides its levels ({} for a method the schema does not list)."""
-    spec = schema()["properties"]["methods"]["properties"].get(method, {})
-    return {k: v for k, v in _defaults(spec).items() if k != "levels"}
+        return defaults_of(s["$defs"]["train_budget"]["properties"])
+    return defaults_of(s["properties"][name].get("properties", {}))
