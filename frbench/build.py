@@ -88,6 +88,10 @@ def build_model(*, method: str, level: str, seed: int, data: str, config: dict, 
     train_cfg = TrainConfig.from_dict(config.get(cls.budget, {}), where=cls.budget)
     key = {"method": method, "level": level, "seed": seed}
     label = f"{method}/{level}/seed{seed}"
+    unknown = sorted(set(config) - {"unet", "options", "train", "finetune"})
+    if unknown:  # a misspelt block would be left out silently, and the model trained without it
+        raise ConfigError(f"{label}: the job's config has no block {', '.join(map(repr, unknown))}; it takes `unet`, "
+                          "`options` (the method's config block) and the budget blocks `train` and `finetune`")
     light = cls(level, MethodContext(unet=config["unet"], params=config.get("options", {}), seed=seed))
     declared, inputs = light.inputs(), dict(inputs or {})
     check_inputs(label, declared, inputs)

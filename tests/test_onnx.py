@@ -105,7 +105,15 @@ def test_a_damaged_onnx_is_an_error_row_naming_the_file_and_the_command_that_reb
     bad = tmp_path / "model.onnx"
     bad.write_bytes(data[: len(data) // 2] if damage == "truncated" else b"\xff" * 64 + data[64:])
     out = tmp_path / "bench.json"
+    # the export record's sha256 refuses it before ONNX Runtime sees it (frbench.bench.verify) ...
     result = bench_model(key=KEY, device="host", model=str(bad), export_record=str(d / "export_onnx.json"),
+                         data=str(tiny_dataset), plan=PLAN, out=str(out))
+    assert result["error"].startswith(f"BenchError: {bad}: its sha256") and "--forcerun" in result["error"]
+    assert json.loads(out.read_text())["load_ms"] is None
+    # ... and a record that holds none (an older study's) leaves it to ONNX Runtime, which names it too
+    unchecked = tmp_path / "export_onnx.json"
+    unchecked.write_text(json.dumps({**json.loads((d / "export_onnx.json").read_text()), "sha256": None}))
+    result = bench_model(key=KEY, device="host", model=str(bad), export_record=str(unchecked),
                          data=str(tiny_dataset), plan=PLAN, out=str(out))
     assert result["error"] and str(bad) in result["error"] and "ONNX Runtime could not load it" in result["error"]
     assert "--forcerun" in result["error"] and "snakemake" in result["error"]
@@ -119,7 +127,7 @@ def test_a_damaged_onnx_is_an_error_row_naming_the_file_and_the_command_that_reb
 def fr_onnx(tmp_path_factory, tiny_dataset):
     d = tmp_path_factory.mktemp("fr_onnx")
     config = {"unet": TINY_UNET, "train": {"epochs": 2, "batch_size": 8, "lr": 0.01},
-              "params": {"levels": ["k12"], "layer_bias": False}}
+              "options": {"layer_bias": False}}
     build_model(method="fr", level="k12", seed=0, data=str(tiny_dataset), config=config, out=d / "fr.pt",
                 record_out=d / "fr.json", threads=1, progress=False)
     record = export_model(key={"method": "fr", "level": "k12", "seed": 0, "fmt": "onnx"}, checkpoint=d / "fr.pt",

@@ -47,5 +47,10 @@ def test_more_cores_than_the_machine_has_are_scheduled_on_the_machines_and_said(
 
 @pytest.mark.skipif(hostinfo.usable_cores() < 2, reason="needs 2 cores (snakemake prints no thread count of 1)")
 def test_benchmark_claims_every_core_it_is_given():
+    from frbench.config import check_config_files
+    from frbench.config.study import study_models
+
+    tiny = check_config_files(ROOT / "config/tiny.yaml")
     bench = re.findall(r"^rule bench:\n(?:.*\n)*?\s+threads: (\d+)", plan(2), flags=re.M)
-    assert len(bench) == 8 and set(bench) == {"2"}  # every model of the tiny study
+    # every model of the tiny study on every format
+    assert len(bench) == len(study_models(tiny)) * len(tiny["formats"]) and set(bench) == {"2"}

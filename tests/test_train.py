@@ -233,3 +233,13 @@ def test_a_hook_must_be_declared(tiny_dataset):
     with pytest.raises(TypeError, match="frbench.contract.Hook"):
         fit(UNet(UNetConfig.from_dict(TINY_UNET)), load_split(tiny_dataset, "train"), load_split(tiny_dataset, "val"),
             TrainConfig.from_dict(dict(epochs=1)), seed=0, hooks=[Undeclared()], progress=False, label="m")
+
+
+def test_a_misspelt_config_block_is_refused_naming_it(tiny_dataset, tmp_path):
+    """The job's config takes `unet`, `options` and the budgets: a block under another name (the `params` of
+    older code, say) would otherwise be left out, and the model trained with the method's defaults."""
+    config = {"unet": {"width": 4, "depth": 2}, "train": {"epochs": 1}, "params": {"layer_bias": False}}
+    with pytest.raises(ConfigError, match="no block 'params'.*`options`"):
+        build_model(method="fr", level="k12", seed=0, data=str(tiny_dataset), config=config, out=tmp_path / "m.pt",
+                    record_out=tmp_path / "t.json", progress=False)
+    assert not (tmp_path / "m.pt").exists()
