@@ -23,7 +23,7 @@ import torch.nn as nn
 from .config.schema import defaults_of
 from .errors import ConfigError
 
-__all__ = ["BASELINE", "FINETUNED_BASELINE", "ExportForm", "Hook", "Method", "MethodContext", "ModelRef",
+__all__ = ["BASELINE", "FINETUNED_BASELINE", "BenchSetting", "ExportForm", "Hook", "Method", "MethodContext", "ModelRef",
            "StudyFacts"]
 
 
@@ -50,6 +50,19 @@ class StudyFacts:
     training: dict  # that block, defaults filled in (frbench.train.TrainConfig as a dict)
     train_images: int  # images in the training split
     size: tuple[int, int]  # (height, width) of every image (`data.size`)
+
+
+@dataclass(frozen=True)
+class BenchSetting:
+    """What a method's models are benchmarked under and on, for the check before any job that the plan
+    fits its timeout (`frbench.bench.plan.check_plans`; `Method.bench_setting`)."""
+
+    plan: dict  # the benchmark plan (`Method.bench_plan`)
+    keys: dict[str, str]  # each plan key -> the config key that sets it, for messages ("bench.warmup")
+    unet: dict  # the network whose speed bounds a run from below (a UNetConfig as a dict)
+    network: str  # how a message names that network
+    size: tuple[int, int]  # (height, width) of its input
+    images: int  # test images its Dice pass may score
 
 
 @dataclass
@@ -232,6 +245,14 @@ class Method:
     def bench_plan(cls, config: dict) -> dict:
         """The benchmark plan its models run under: the study's `bench` block."""
         return dict(config["bench"])
+
+    @classmethod
+    def bench_setting(cls, config: dict, test_images: int) -> BenchSetting:
+        """Its plan and what it runs on (`BenchSetting`): the study's UNet at `data.size`, scored on the
+        study's `test_images`; a model imported with a network and images of its own says so."""
+        plan = cls.bench_plan(config)
+        return BenchSetting(plan, {key: f"bench.{key}" for key in plan}, dict(config["model"]), "the study's UNet",
+                            tuple(config["data"]["size"]), test_images)
 
     # ---- building and training one model -----------------------------------------------------
 

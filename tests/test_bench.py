@@ -236,6 +236,25 @@ def test_a_plan_that_cannot_fit_its_timeout_is_refused_naming_the_keys_and_a_val
     check_study(_tiny_config(**{**bench, "timeout_s": fits}))  # the value it names fits
 
 
+def test_an_imported_models_plan_is_checked_on_its_own_network_naming_its_own_keys():
+    """The FR paper's released model declares its network, images and plan overrides (`reference.bench`;
+    Method.bench_setting): a timeout of its own too short for UNet-31M at 640x959 is refused naming
+    `reference.bench.timeout_s`, while the study's own plan passes."""
+    from conftest import ROOT
+    from frbench.config import check_study
+    from frbench.errors import ConfigError
+
+    released = ROOT.parent / "shared" / "fr_reference"
+    if not released.is_dir():
+        pytest.skip("needs ../shared/fr_reference beside the checkout")
+    config = _tiny_config()
+    config["reference"] = {"dir": str(released), "size": [640, 959], "bench": {"timeout_s": 2, "warmup": 3}}
+    with pytest.raises(ConfigError, match=r"^reference\.bench\.timeout_s 2 cannot hold this plan") as info:
+        check_study(config)
+    assert "the released FR UNet at 640x959" in str(info.value) and "reference.bench.warmup 3" in str(info.value)
+    assert "bench.min_iters" in str(info.value)  # a key reference.bench leaves to the study's plan
+
+
 def test_a_plan_far_from_its_timeout_is_passed_without_measuring_anything(monkeypatch):
     """The study's own plans pass on a bound of the model's operations: no worker is started to measure, no
     model is run on the meta device."""

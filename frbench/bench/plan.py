@@ -11,6 +11,7 @@ phase (`ran`). `timeout_s` stays a guard against a hung model.
 from __future__ import annotations
 
 import functools
+import json
 import math
 from dataclasses import asdict, dataclass, fields
 
@@ -188,10 +189,13 @@ def _too_short(plan: Plan, key_of, model_name: str, size, flops: int, run_s: flo
 
 
 def check_plans(config: dict, images: int) -> None:
-    """Every benchmark plan of a study (`bench`; the released FR model's, `reference.bench` over it)
-    against its timeout (`check_fits`), and the host's allocator (local rules benchmark on the machine
-    that checks), before any job; `images` is the dataset's pool size."""
+    """Every benchmark plan of a study against its timeout (`check_fits`), each on the network its
+    models run (`Method.bench_setting`: the study's UNet, or an imported model's own with its plan's
+    overrides), and the host's allocator (local rules benchmark on the machine that checks), before any
+    job; `images` is the dataset's pool size."""
+    from ..config.study import study_models
     from ..data.dataset import split_sizes
+    from ..methods import get_method
 
     data = config["data"]
     if {"host", "auto"} & set(config["devices"]):  # the host worker's allocator, on the machine that runs it
@@ -199,16 +203,11 @@ def check_plans(config: dict, images: int) -> None:
 
         worker_env(config["bench"]["allocator"])  # a ConfigError naming bench.allocator and the package
     test = split_sizes(images, data["val_fraction"], data["test_fraction"])["test"]
-    check_fits(config["bench"], lambda key: f"bench.{key}", config["model"], "the study's UNet", data["size"],
-               test)
-    reference = config.get("reference")
-    if reference:
-        from ..fr.reference import REFERENCE_UNET, reference_pairs
-
-        try:
-            released = len(reference_pairs(reference["dir"]))
-        except FileNotFoundError:
-            released = 1  # the import refuses a folder without them; one image is the least a Dice pass scores
-        overrides = reference.get("bench") or {}
-        check_fits({**config["bench"], **overrides}, lambda key: f"reference.bench.{key}" if key in overrides
-                   else f"bench.{key}", REFERENCE_UNET.to_dict(), "the released FR UNet", reference["size"], released)
+    checked = set()
+    for method in dict.fromkeys(m for m, _, _ in study_models(config)):
+        s = get_method(method).bench_setting(config, test)
+        seen = (json.dumps(s.plan, sort_keys=True), json.dumps(s.unet, sort_keys=True), s.size, s.images)
+        if seen not in checked:
+            checked.add(seen)
+            check_fits(s.plan, lambda key, keys=s.keys: keys.get(key, f"bench.{key}"), s.unet, s.network, s.size,
+                       s.images)

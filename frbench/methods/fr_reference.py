@@ -10,6 +10,7 @@ its compression is stated against UNet-31M, the network the paper compresses (`d
 
 from __future__ import annotations
 
+from ..contract import BenchSetting
 from ..errors import ConfigError
 from ._registry import register_method
 from .fr import FR
@@ -37,6 +38,22 @@ class FRReference(FR):
     @classmethod
     def bench_plan(cls, config):
         return {**config["bench"], **((config.get("reference") or {}).get("bench") or {})}
+
+    @classmethod
+    def bench_setting(cls, config, test_images):
+        """The released UNet-31M at `reference.size`, scored on the released test images; the plan's keys
+        that `reference.bench` overrides are named there."""
+        from ..fr.reference import REFERENCE_UNET, reference_pairs
+
+        reference, plan = config["reference"], cls.bench_plan(config)
+        overrides = reference.get("bench") or {}
+        try:
+            released = len(reference_pairs(reference["dir"]))
+        except FileNotFoundError:
+            released = 1  # the import refuses a folder without them; one image is the least a Dice pass scores
+        keys = {key: f"reference.bench.{key}" if key in overrides else f"bench.{key}" for key in plan}
+        return BenchSetting(plan, keys, REFERENCE_UNET.to_dict(), "the released FR UNet", tuple(reference["size"]),
+                            released)
 
     def control(self):
         return None
