@@ -240,9 +240,10 @@ def test_an_imported_models_plan_is_checked_on_its_own_network_naming_its_own_ke
     """The FR paper's released model declares its network, images and plan overrides (`reference.bench`;
     Method.bench_setting): a timeout of its own too short for UNet-31M at 640x959 is refused naming
     `reference.bench.timeout_s`, while the study's own plan passes."""
-    from conftest import ROOT
     from frbench.config import check_study
     from frbench.errors import ConfigError
+
+    from conftest import ROOT
 
     released = ROOT.parent / "shared" / "fr_reference"
     if not released.is_dir():
