@@ -14,6 +14,7 @@ from snakemake.utils import validate
 
 from frbench.advice import CONFIGFILES_ENV
 from frbench.bench.devices import resolve_devices
+from frbench.bench.sweep import device_labels
 from frbench.config import check_study
 from frbench.hostinfo import usable_cores
 from frbench.methods import get_method, with_controls
@@ -71,7 +72,7 @@ wildcard_constraints:
     level=r"[A-Za-z0-9][A-Za-z0-9._-]*",
     seed=r"\d+",
     fmt="|".join(FORMATS),
-    device=r"[A-Za-z0-9._:-]+",
+    device=r"[A-Za-z0-9._:@-]+",
 
 
 def model_keys():
@@ -97,7 +98,7 @@ def export_records():
 def bench_results():
     return [
         f"results/bench/{device}/{m}/{level}/seed{seed}/{fmt}.json"
-        for device in DEVICES
+        for device in device_labels(DEVICES, config["bench"])
         for m, level, seed in exported_keys()
         for fmt in FORMATS
     ]

@@ -211,7 +211,8 @@ class AndroidRunner(Runner):
             return self.device.sync.read_bytes(path).decode("utf-8", errors="replace")
         return self.shell(sh("run-as", package_for(fmt), "cat", path), timeout=120)  # the app's own files
 
-    def run(self, model: str, fmt: str, data: str, plan: Plan, log=sys.stderr, weights: str | None = None) -> dict:
+    def run(self, model: str, fmt: str, data: str, plan: Plan, log=sys.stderr, weights: str | None = None,
+            checkpoint: str | None = None) -> dict:
         """Benchmarks `model`; with `weights` (a local file), `model` is a program and the app loads
         that weights file into it (android_bench/README.md, the `weights` argument)."""
         facts, remote_model, remote_weights, remote_out, timed_out = None, None, None, None, False
