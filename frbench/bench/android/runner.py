@@ -21,15 +21,12 @@ writes it, see android_bench/README.md, "The contract the Python adb runner reli
    (`shortMsg=Process crashed.`), a start failure (`INSTRUMENTATION_FAILED`), a timeout or a
    lost device into an error row;
 7. remove the model (and its weights file) and the result file from the device (the APK and
-   the test split stay, so that the next model does not push them again).
+   the test split stay, so that the next model does not push them again). Before `am instrument`
+   it cools the device down and snapshots its thermal state, and again after (`device_state`,
+   frbench.bench.android.thermal); it pulls the `.pte` app's ETDump (`etdump`).
 
-Before `am instrument` the runner cools the device down (at most `bench.cooldown_s`, to
-`bench.cooldown_temp_c`) and snapshots its thermal status, temperatures and CPU clocks, and again
-after it: the result's `device_state` (frbench.bench.android.thermal).
-
-Every value that reaches the device shell is quoted with `shlex.quote` (Android's shell is
-POSIX), so a model path holding spaces, `;` or `$(...)` arrives intact and runs nothing. Files
-travel over adb's sync protocol, which takes paths as data, not through a shell.
+Every value that reaches the device shell is quoted with `shlex.quote` (Android's shell is POSIX),
+so a model path holding `;` or `$(...)` arrives intact and runs nothing; files travel over adb's sync.
 
 The device handle comes through a seam (`device=` or `connect=`), so tests drive the runner with
 a fake device that replays recorded `am instrument` outputs.
@@ -53,6 +50,7 @@ from ..plan import Plan
 from ..result import empty_result
 from ..runner import Runner, register_runner
 from .app import REMOTE_DIR, component_for, find_apk, package_for, sh
+from .etdump import pull_profile
 from .facts import facts_from, parse_cpu_list, parse_getprop
 from .instrument import parse_instrument_output, result_from_output
 from .thermal import cool_down, moved, snapshot
@@ -251,6 +249,7 @@ class AndroidRunner(Runner):
             print(text, file=log, flush=True)
             out = parse_instrument_output(text)
             result = result_from_output(out, self.serial, fmt, read_file=lambda p: self.read_remote(fmt, p))
+            pull_profile(result, self.device.sync.read_bytes, self.shell)
         except Exception as e:  # noqa: BLE001 - a lost device, a crash, a timeout: an error row
             error = str(e) if isinstance(e, BenchError) else (
                 f"android {self.serial}: {type(e).__name__}: {e} (is the device still attached? `adb devices`)")
