@@ -120,7 +120,8 @@ def cmd_report(a):
     figures = {Path(f).stem: Path(f) for f in a.figures}
     html = render_report(summary, pd.read_csv(a.comparisons), figures, provenance, rerun,
                          dice_budget=a.config_json["report"]["dice_budget"],
-                         fidelity_tolerance=a.config_json["report"]["fidelity_tolerance"])
+                         fidelity_tolerance=a.config_json["report"]["fidelity_tolerance"],
+                         report_dir=str(Path(a.out).parent))
     atomic_write_text(a.out, html)
 
 

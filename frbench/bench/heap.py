@@ -83,6 +83,7 @@ def replay(records, marker_sizes: list[int]) -> list[dict]:
     maps: dict[int, int] = {}  # start -> bytes, for mmap
     live = peak = 0
     marks: list[dict] = []
+    marker_maps: set[int] = set()
     for r in records:
         kind = r.allocator
         if kind in allocations:
@@ -94,11 +95,15 @@ def replay(records, marker_sizes: list[int]) -> list[dict]:
         elif kind == mmap_kind:
             if r.size in wanted and len(marks) == wanted[r.size]:
                 marks.append({"live": live, "peak": peak})
+                marker_maps.add(r.address)
                 peak = live
                 continue
             maps[r.address] = r.size
             live += r.size
         elif kind == munmap_kind:
+            if r.address in marker_maps:
+                marker_maps.discard(r.address)
+                continue
             live -= _unmap(maps, r.address, r.size)
         peak = max(peak, live)
     return marks

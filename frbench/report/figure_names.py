@@ -9,7 +9,7 @@ from __future__ import annotations
 
 
 def figure_names(config: dict) -> list[str]:
-    names = ["dice_vs_size", "dice_vs_latency", "latency_distributions", "peak_memory", "training_curves"]
+    names = ["dice_vs_size", "dice_vs_latency", "latency_distributions", "heap_memory", "peak_memory", "training_curves"]
     if "fr" in config["methods"]:
         names.append("fr_kept_vs_dice")
     if len(config["devices"]) > 1 or config["devices"] == ["auto"]:

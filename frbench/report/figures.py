@@ -266,7 +266,7 @@ def ptl_vs_pte(t: Tables):
     return _against(t, pairs, "p50, PyTorch Lite (ms)", "p50, ExecuTorch (ms)", "PyTorch Lite against ExecuTorch")
 
 
-from . import runtimes  # noqa: E402,F401  (registers runtime_latency: every format side by side)
+from . import heap, runtimes  # noqa: E402,F401  (register heap_memory and runtime_latency)
 
 
 def draw(name: str, tables: Tables):

@@ -12,7 +12,9 @@ import jinja2
 import pandas as pd
 
 from .controls import GROUP
+from .heap import heap_table, reference_heap
 from .phone_memory import PHONE_REPORTED, reference_memory
+from .profiles import profile_rows
 from .runtimes import DICE_TOLERANCE, runtime_table
 from .significance import TEST_NAME
 from .tables import answers, comparison, fmt_num, is_missing
@@ -67,7 +69,7 @@ def convergence(summary: pd.DataFrame, baseline: str = "baseline") -> dict | Non
 
 
 def render_report(summary: pd.DataFrame, comparisons: pd.DataFrame, figures: dict[str, Path], provenance: dict,
-                  rerun: str, dice_budget: float, fidelity_tolerance: float) -> str:
+                  rerun: str, dice_budget: float, fidelity_tolerance: float, report_dir: str | None = None) -> str:
     table = comparison(summary, comparisons, fidelity_tolerance)
     # seeds pooled with differing runtime, versions or thread counts (summary.mixed_metadata): flagged per row
     mixed = table.loc[table["mixed_metadata"].notna(), [*GROUP, "mixed_metadata"]]
@@ -91,4 +93,6 @@ def render_report(summary: pd.DataFrame, comparisons: pd.DataFrame, figures: dic
         provenance=provenance, devices=devices, rerun=rerun, dice_budget=dice_budget, flat_gain=FLAT_GAIN,
         fidelity_tolerance=fidelity_tolerance, test_name=TEST_NAME,
         reference_memory=reference_memory(summary), phone_reported=PHONE_REPORTED,
+        heap=_records(heap_table(summary)), reference_heap=reference_heap(summary),
+        profiles=profile_rows(summary, report_dir),
         generated=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))

@@ -33,6 +33,7 @@ import pandas as pd
 from ..bench.result import with_stats
 from ..io import read_json
 from .controls import GROUP, compare, per_image_dice
+from .protocol import protocol_columns
 
 KEY = ["method", "level", "seed", "fmt", "device"]
 
@@ -59,6 +60,7 @@ def _bench_row(r: dict) -> dict:
                stopped_by="; ".join(f"{phase} by {ran[f'{phase}_stopped_by']}" for phase in ("warmups", "iters", "dice")
                                     if ran.get(f"{phase}_stopped_by") == "time") or None)
     row.update(_update_row(r.get("weights_update"), acc))
+    row.update(protocol_columns(r))  # heap, PSS, profile, device state (issue #26)
     return row
 
 

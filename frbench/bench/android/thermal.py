@@ -75,7 +75,7 @@ def cpu_temp(zones: dict[str, float]) -> float | None:
 def snapshot(shell) -> dict:
     """The device's thermal status, zone temperatures and core clocks now; `shell(cmd)` runs one command."""
     state: dict = {}
-    for key, cmd, parse in (("thermal_status", STATUS_CMD, parse_status), ("temperatures_c", ZONES_CMD, parse_zones),
+    for key, cmd, parse in (("temperatures_c", ZONES_CMD, parse_zones), ("thermal_status", STATUS_CMD, parse_status),
                             ("cpu_freq_khz", FREQ_CMD, parse_freqs)):
         try:
             state[key] = parse(shell(cmd))
