@@ -53,7 +53,8 @@ def heap_memory(t: Tables):
         return _no_data(title, "no heap measured (bench.heap: false, or results written before it)")
     panels = table.groupby(["fmt", "device"], sort=True)
     height = max(1.8, 0.25 * len(table) / len(panels) + 1.0)  # inches per panel: a quarter inch a model
-    fig, axes = plt.subplots(len(panels), 1, squeeze=False, figsize=(DOUBLE_COLUMN[0], height * len(panels)))
+    fig, axes = plt.subplots(len(panels), 1, squeeze=False, figsize=(DOUBLE_COLUMN[0], height * len(panels)),
+                             layout="constrained")
     for ax, ((fmt, device), rows) in zip(axes[:, 0], panels):
         labels = (rows["method"] + "/" + rows["level"].astype(str)).tolist()
         y = range(len(rows))
