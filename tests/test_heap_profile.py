@@ -171,3 +171,57 @@ def test_summarize_counts_only_what_the_first_call_runs_beyond_a_later_one():
     assert s["first_call_extra_share"] == pytest.approx(4.0 / 10.0)
     assert [t["op"] for t in s["top"]] == ["conv", "cat"] and s["top"][0]["share"] == pytest.approx(0.8)
     assert s["load_ops_share"] is None and "no operators" in s["load_ops_why"]
+
+
+def _etdump(path, conv_ms=(5.0, 2.0, 2.0)):
+    """An ETDump as ExecuTorch's runtime writes one (size-prefixed FlatCC), of three runs of a method with
+    a convolution and a relu, built with executorch.devtools' own schema and serializer."""
+    import struct
+
+    from executorch.devtools.etdump.schema_flatcc import ETDumpFlatCC, Event, ProfileEvent, RunData
+    from executorch.devtools.etdump.serialize import serialize_to_etdump_flatcc
+
+    def event(name, start, ms, instruction=-1):
+        return Event(profile_event=ProfileEvent(name=name, chain_index=0, instruction_id=instruction,
+                                                delegate_debug_id_int=-1, delegate_debug_id_str="",
+                                                delegate_debug_metadata=None, start_time=start,
+                                                end_time=start + int(ms * 1e6)),
+                     allocation_event=None, debug_event=None)
+
+    runs = [RunData(name="forward", bundled_input_index=-1, allocators=[], events=[
+        event("Method::execute", i * 20_000_000, 10.0), event("native_call_convolution.out", i * 20_000_000 + 100, ms, 0),
+        event("native_call_relu.out", i * 20_000_000 + 9_000_000, 0.5, 1)]) for i, ms in enumerate(conv_ms)]
+    data = serialize_to_etdump_flatcc(ETDumpFlatCC(version=0, run_data=runs))
+    path.write_bytes(struct.pack("<I", len(data)) + data)
+    return path
+
+
+def test_an_etdump_is_read_with_executorchs_inspector_into_the_phases(tmp_path):
+    from frbench.formats.profiling import etdump_phases
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        phases = etdump_phases(str(_etdump(tmp_path / "model.etdp")), load_ms=3.0)
+    assert phases["first_inference"]["ops"] == {"native_call_convolution.out": {"ms": 5.0, "calls": 1},
+                                                "native_call_relu.out": {"ms": 0.5, "calls": 1}}
+    assert phases["inference"]["runs"] == 2 and phases["inference"]["ops"]["native_call_convolution.out"] == {
+        "ms": 4.0, "calls": 2}
+    assert phases["load"] == {"wall_ms": 3.0, "runs": 1, "ops_recorded": False, "ops": {}}
+    s = summarize(phases)
+    assert s["top"][0]["op"] == "native_call_convolution.out" and s["top"][0]["share"] == pytest.approx(0.8)
+
+
+def test_a_devices_etdump_is_pulled_into_the_profile_and_removed(tmp_path):
+    from frbench.bench.android.etdump import pull_profile
+
+    data = _etdump(tmp_path / "model.etdp").read_bytes()
+    commands = []
+    result = {"load_ms": 4.0, "profile": {"available": True, "source": "ExecuTorch ETDump (Module.etdump())",
+                                          "etdump_device_path": "/data/local/tmp/result.etdump"}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pull_profile(result, lambda path: data, commands.append)
+    prof = result["profile"]
+    assert prof["available"] and prof["stand_in"] is None and prof["load"]["wall_ms"] == 4.0
+    assert prof["summary"]["top"][0]["op"] == "native_call_convolution.out"
+    assert commands == ["rm -f /data/local/tmp/result.etdump"]
