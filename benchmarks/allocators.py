@@ -73,7 +73,7 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=1)
     a = p.parse_args(argv)
     plan = Plan(warmup=2, warmup_s=30, iters=10, min_iters=3, max_s=60, threads=a.threads, dice_images=1,
-                weights_update=False)
+                weights_update=False, heap=False, profile=False)  # timing and peak RSS only
     print(f"torch {torch.__version__}, {a.threads} thread(s); plan: at most 2 warm-up and 10 timed runs, "
           f"at least 3 timed, within 30 s and 60 s")
     with tempfile.TemporaryDirectory(prefix="frbench-allocators-") as d:

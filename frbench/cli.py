@@ -77,7 +77,7 @@ def cmd_bench(a):
     update = (a.update_program, a.update_weights) if a.update_program else None
     result = bench_model(key={"method": a.method, "level": a.level, "seed": a.seed, "fmt": a.fmt}, device=a.device,
                          model=a.model, export_record=a.export_record, data=a.data, plan=a.plan_json, out=a.out,
-                         update=update)
+                         update=update, checkpoint=a.checkpoint, profile_out=a.profile_out)
     if result["error"]:
         print(f"benchmark failed; error recorded in {a.out}: {result['error']}", file=sys.stderr)
 
@@ -86,7 +86,7 @@ def cmd_bench_one(a):
     from .bench.plan import Plan
     from .bench.worker import main
 
-    main(a.model, a.fmt, a.data, Plan.from_dict(a.plan_json), a.out, weights=a.weights)
+    main(a.model, a.fmt, a.data, Plan.from_dict(a.plan_json), a.out, weights=a.weights, checkpoint=a.checkpoint)
 
 
 def cmd_summarize(a):
@@ -142,7 +142,8 @@ def cmd_report(a):
     html = render_report(summary, pd.read_csv(a.comparisons), pd.read_csv(a.answers), figures, provenance, rerun,
                          dice_budget=report["dice_budget"], fidelity_tolerance=report["fidelity_tolerance"],
                          curves=read_optional_csv(a.curves) if a.curves else None,
-                         convergence_tolerance=report["convergence_tolerance"])
+                         convergence_tolerance=report["convergence_tolerance"],
+                         report_dir=str(Path(a.out).parent))
     atomic_write_text(a.out, html)
 
 
@@ -213,6 +214,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", required=True)
     p.add_argument("--plan-json", type=_json_arg, required=True, help="the config's `bench` block")
     p.add_argument("--out", required=True)
+    p.add_argument("--checkpoint", help="the model's checkpoint: its eager form is the profile's stand-in where the "
+                   "runtime has no profiler")
+    p.add_argument("--profile-out", help="where the whole per-operator profile goes (results/profiles/...)")
     _update_args(p, "also run")
     p.set_defaults(func=cmd_bench)
 
@@ -220,6 +224,7 @@ def build_parser() -> argparse.ArgumentParser:
     _required(p, "model", "fmt", "data", "out")
     p.add_argument("--plan-json", type=_json_arg, required=True, help="the plan (frbench.bench.Plan) as JSON")
     p.add_argument("--weights", help="a weights file that replaces the model's weights at load (a weights-only update)")
+    p.add_argument("--checkpoint", help="the model's checkpoint, for the profile's stand-in")
     p.set_defaults(func=cmd_bench_one)
 
     p = sub.add_parser("summarize", help="gather result files into summary.csv")

@@ -190,7 +190,8 @@ def test_result_json_has_the_format_1_keys(compiled):
     for line in lines:
         assert line.isascii()
 
-    assert list(ok) == [*RESULT_KEYS, "ran"]
+    assert list(ok) == [*RESULT_KEYS, "profile", "ran"]
+    assert ok["profile"]["available"] is False and ok["profile"]["reason"]  # the fake runtime has no profiler
     for key, keys in NESTED_KEYS.items():
         assert list(ok[key]) == keys, key
     assert list(ok["ran"]) == RAN_KEYS
@@ -225,7 +226,7 @@ def test_result_json_has_the_format_1_keys(compiled):
     assert with_stats(dict(ok))["stats"] == ok["stats"]
 
     # a program plus weights file: model.weights (path, bytes) after the model's own keys
-    assert list(program) == [*RESULT_KEYS, "ran"] and program["error"] is None
+    assert list(program) == [*RESULT_KEYS, "profile", "ran"] and program["error"] is None
     assert list(program["model"]) == [*NESTED_KEYS["model"], "weights"]
     weights = program["model"]["weights"]
     assert list(weights) == ["path", "bytes"]

@@ -145,8 +145,9 @@ class FakeDevice:
     """An adbutils.AdbDevice look-alike: records every shell command (as the argv the device
     shell would see) and answers `am instrument` from `instrument`, a transcript or a callable."""
 
-    def __init__(self, instrument, *, boot=("1",), installed=False, app_files=None):
+    def __init__(self, instrument, *, boot=("1",), installed=False, app_files=None, thermal=None):
         self.instrument = instrument
+        self.thermal = list(thermal or [])  # (zones, clocks, status) texts, one per reading; the last repeats
         self.boot = list(boot)
         self.installed = installed
         self.app_files = dict(app_files or {})
@@ -183,6 +184,11 @@ class FakeDevice:
             return self.app_files.get(argv[3], f"cat: {argv[3]}: No such file or directory")
         if argv[0] in ("mkdir", "chmod", "rm", "run-as", "am"):
             return ""
+        if argv[0] in ("grep", "dumpsys") and self.thermal:  # the thermal readings (frbench.bench.android.thermal)
+            if "thermal_zone*/temp" in cmd:  # each reading of the zones is the next reading; the others follow it
+                self.reading = self.thermal.pop(0) if len(self.thermal) > 1 else self.thermal[0]
+            zones, clocks, status = getattr(self, "reading", self.thermal[0])
+            return status if argv[0] == "dumpsys" else zones if "thermal_zone*/temp" in cmd else clocks
         raise AssertionError(f"unexpected command {argv}")
 
     def install(self, path, nolaunch=False, silent=False):
@@ -631,3 +637,112 @@ def test_tiny_study_on_the_attached_device(tmp_path):
         r = check_result(json.loads(out.read_text()), str(out))
         assert r["error"] is None, r["error"]
         assert r["runner"] == "android" and r["device"]["serial"] == devices[0]
+
+
+# --- the device protocol at parity with the runtimes' own apps: thermal state, cool-down, PSS -------
+
+ZONES_HOT = """/sys/class/thermal/thermal_zone0/type:cpu-0-0-usr
+/sys/class/thermal/thermal_zone1/type:battery
+/sys/class/thermal/thermal_zone0/temp:52000
+/sys/class/thermal/thermal_zone1/temp:31000
+"""
+ZONES_COOL = ZONES_HOT.replace("52000", "38500")
+CLOCKS = """/sys/devices/system/cpu/cpu0/cpufreq/scaling_cur_freq:1804800
+/sys/devices/system/cpu/cpu4/cpufreq/scaling_cur_freq:2419200
+"""
+CLOCKS_THROTTLED = CLOCKS.replace("2419200", "1209600")
+STATUS = "IsStatusOverride: false\nThermal Status: 0\nCached temperatures:\n"
+
+
+def test_a_device_run_records_thermal_state_and_cools_down_first(apk_dir, model_file, tiny_dataset):
+    def instrument(argv, timeout):
+        extras = {argv[i + 1]: argv[i + 2] for i, a in enumerate(argv) if a == "-e"}
+        return success_transcript(json.dumps(app_result(extras["model"])))
+
+    # hot at first, cool at the third reading; throttled (a core's clock halved, status 2) after the model
+    readings = [(ZONES_HOT, CLOCKS, STATUS)] * 2 + [(ZONES_COOL, CLOCKS, STATUS)] * 2 + [
+        (ZONES_COOL, CLOCKS_THROTTLED, STATUS.replace("Status: 0", "Status: 2"))]
+    dev = FakeDevice(instrument, thermal=readings)
+    slept, now = [], [0.0]
+
+    def sleep(s):
+        slept.append(s)
+        now[0] += s
+
+    runner = AndroidRunner(SERIAL, device=dev, sleep=sleep, clock=lambda: now[0])
+    plan = Plan(**{**PLAN.to_dict(), "cooldown_s": 60.0, "cooldown_temp_c": 40.0})
+    r = runner.run(str(model_file), "ptl", str(tiny_dataset), plan, log=open(os.devnull, "w"))
+    check_result(r, "fake")
+    state = r["device_state"]
+    assert state["cooldown"]["stopped_by"] == "cool" and state["cooldown"]["start_c"] == 52.0
+    assert state["cooldown"]["end_c"] == 38.5 and 0 < state["cooldown"]["waited_s"] <= 60
+    assert state["before"]["temperatures_c"] == {"thermal_zone0 (cpu-0-0-usr)": 38.5, "thermal_zone1 (battery)": 31.0}
+    assert state["before"]["cpu_freq_khz"] == {"cpu0": 1804800, "cpu4": 2419200} and state["before"]["thermal_status"] == 0
+    assert state["moved"] == ["cpu4 2419 -> 1210 MHz", "thermal status 0 -> 2"]
+    # the cool-down is bounded: a device that stays hot is waited for cooldown_s, no longer
+    stuck, now[0] = FakeDevice(instrument, thermal=[(ZONES_HOT, CLOCKS, STATUS)]), 0.0
+    runner = AndroidRunner(SERIAL, device=stuck, sleep=sleep, clock=lambda: now[0])
+    r = runner.run(str(model_file), "ptl", str(tiny_dataset), Plan(**{**plan.to_dict(), "cooldown_s": 12.0}),
+                   log=open(os.devnull, "w"))
+    assert r["device_state"]["cooldown"]["stopped_by"] == "time" and r["device_state"]["cooldown"]["waited_s"] == 12.0
+    assert r["device_state"]["moved"] == []
+    # a device that reports no temperature is not waited for, and the record says so
+    r = run(FakeDevice(instrument), model_file, tiny_dataset)
+    assert r["device_state"]["cooldown"]["stopped_by"] == "no temperature"
+    assert r["device_state"]["before"]["errors"]  # the readings it refused, recorded, never a failed row
+    assert r["error"] is None
+
+
+def test_pss_and_the_device_state_reach_the_summary(apk_dir, model_file, tiny_dataset):
+    from frbench.report.protocol import protocol_columns
+
+    def instrument(argv, timeout):
+        extras = {argv[i + 1]: argv[i + 2] for i, a in enumerate(argv) if a == "-e"}
+        return success_transcript(json.dumps(app_result(extras["model"])))
+
+    dev = FakeDevice(instrument, thermal=[(ZONES_COOL, CLOCKS, STATUS), (ZONES_COOL, CLOCKS, STATUS),
+                                          (ZONES_COOL, CLOCKS_THROTTLED, STATUS)])
+    row = protocol_columns(run(dev, model_file, tiny_dataset))  # summary.csv's columns from a result
+    assert (row["pss_before_load_kb"], row["pss_after_load_kb"], row["pss_after_runs_kb"]) == (20000, 35000, 40000)
+    assert row["device_state_moved"] == "cpu4 2419 -> 1210 MHz" and row["cpu_temp_before_c"] == 38.5
+
+
+def test_an_etdump_the_app_wrote_is_pulled_and_an_unreadable_one_says_why(apk_dir, model_file, tiny_dataset):
+    etdump = "/data/local/tmp/result.etdump"
+
+    def instrument(argv, timeout):
+        extras = {argv[i + 1]: argv[i + 2] for i, a in enumerate(argv) if a == "-e"}
+        result = app_result(extras["model"])
+        result["profile"] = {"available": True, "source": "ExecuTorch ETDump (Module.etdump())",
+                             "etdump_device_path": etdump}
+        return success_transcript(json.dumps(result))
+
+    dev = FakeDevice(instrument)
+    dev.files[etdump] = b"not an ETDump"
+    r = run(dev, model_file, tiny_dataset, fmt="pte")
+    assert r["error"] is None and r["profile"]["available"] is False
+    assert r["profile"]["reason"].startswith(f"the app wrote {etdump}, but it could not be read")
+    assert ["rm", "-f", etdump] in dev.commands  # removed from the device, read or not
+
+
+def test_a_thread_sweep_gives_one_row_per_count_on_a_device(apk_dir, model_file, tiny_dataset, tmp_path,
+                                                            monkeypatch):
+    """`bench.threads: [2, 4]`: the device at 2 threads keeps its name, at 4 it is `SERIAL@t4`; each job
+    runs the app with its own count and keys its row by that name (frbench.bench.sweep)."""
+    from frbench.bench.sweep import device_labels, plan_for_device
+
+    bench = {"warmup": 2, "iters": 3, "threads": [2, 4], "timeout_s": 30, "cooldown_s": 0}
+    labels = device_labels([SERIAL], bench)
+    assert labels == [SERIAL, f"{SERIAL}@t4"]
+    record = tmp_path / "export_ptl.json"
+    record.write_text(json.dumps({"error": None}))
+    rows = []
+    for label in labels:
+        dev = FakeDevice(success_transcript(json.dumps(app_result("m"))))
+        monkeypatch.setattr(android_runner_mod, "_adb_connect", lambda serial: dev)
+        out = tmp_path / f"{label}.json"
+        r = bench_model(key={"method": "baseline", "level": "dense", "seed": 0, "fmt": "ptl"}, device=label,
+                        model=str(model_file), export_record=str(record), data=str(tiny_dataset),
+                        plan=plan_for_device(bench, label), out=str(out))
+        rows.append((r["key"]["device"], dev.extras()["threads"], r["plan"]["threads"], r["metadata"]["adb"]["serial"]))
+    assert rows == [(SERIAL, "2", 2, SERIAL), (f"{SERIAL}@t4", "4", 4, SERIAL)]

@@ -35,16 +35,19 @@ class HostRunner(Runner):
         super().__init__(device)
 
     @staticmethod
-    def worker_command(model: str, fmt: str, data: str, plan: Plan, out: Path, weights: str | None = None) -> list[str]:
+    def worker_command(model: str, fmt: str, data: str, plan: Plan, out: Path, weights: str | None = None,
+                       checkpoint: str | None = None) -> list[str]:
         return [sys.executable, "-m", "frbench", "bench-one", "--model", str(model), "--fmt", fmt,
                 "--data", str(data), "--plan-json", json.dumps(plan.to_dict(), sort_keys=True), "--out", str(out),
-                *(["--weights", str(weights)] if weights is not None else [])]
+                *(["--weights", str(weights)] if weights is not None else []),
+                *(["--checkpoint", str(checkpoint)] if checkpoint is not None else [])]
 
-    def run(self, model: str, fmt: str, data: str, plan: Plan, log=sys.stderr, weights: str | None = None) -> dict:
+    def run(self, model: str, fmt: str, data: str, plan: Plan, log=sys.stderr, weights: str | None = None,
+            checkpoint: str | None = None) -> dict:
         """The plan run on `model` (with `weights`: the program `model` with that weights file)."""
         with tempfile.TemporaryDirectory(prefix="frbench-bench-") as tmp:
             out = Path(tmp) / "result.json"
-            cmd = self.worker_command(model, fmt, data, plan, out, weights)
+            cmd = self.worker_command(model, fmt, data, plan, out, weights, checkpoint)
             print("running:", " ".join(cmd), file=log, flush=True)
             try:
                 env = {**os.environ, **worker_env(plan.allocator)}  # the plan's allocator, for the worker alone

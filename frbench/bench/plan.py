@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, fields
 
 from ..errors import ConfigError
 from ..wording import counted
+from .sweep import plan_for_threads, thread_counts
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,10 @@ class Plan:
     dice_s: float = 600.0  # no image (past the first) whose scoring would end past this many seconds of the pass
     weights_update: bool = True  # also run the model as program plus weights file (the export's update files)
     allocator: str = "glibc"  # the host worker's memory allocator (frbench.bench.allocator)
+    heap: bool = True  # a heap pass after the timed runs: bytes held after load, first inference, peak (bench.heap)
+    profile: bool = True  # a per-operator profile pass after them (frbench.bench.profile)
+    cooldown_s: float = 30.0  # on a device: wait at most this long before each model for it to cool ...
+    cooldown_temp_c: float = 40.0  # ... to this temperature (its hottest thermal zone), where it reports one
 
     @classmethod
     def from_dict(cls, d: dict) -> "Plan":
@@ -44,8 +49,8 @@ class Plan:
             raise ConfigError(f"bench: need iters >= 1, warmup >= 0, threads >= 1, timeout_s > 0; got {plan}")
         if plan.min_iters < 1:
             raise ConfigError(f"bench: need min_iters >= 1; got {plan.min_iters}")
-        if plan.warmup_s < 0 or plan.max_s < 0 or plan.dice_s < 0:
-            raise ConfigError(f"bench: warmup_s, max_s and dice_s are seconds >= 0; got {plan}")
+        if plan.warmup_s < 0 or plan.max_s < 0 or plan.dice_s < 0 or plan.cooldown_s < 0:
+            raise ConfigError(f"bench: warmup_s, max_s, dice_s and cooldown_s are seconds >= 0; got {plan}")
         return plan
 
     def to_dict(self) -> dict:
@@ -72,6 +77,7 @@ class Plan:
 
 RUN_OVERHEAD_S = 20e-6  # the least one call into a runtime costs, whatever the model (the tiny UNet: ~0.2 ms)
 FLOPS_PER_THREAD = 200e9  # more than a CPU core computes a convolution at (AVX-512: 2 FMA units x 16 lanes x 3 GHz)
+PROFILE_RUNS = 3  # later calls the profile pass runs after its first (frbench.bench.profile)
 START_CEILING_S = 60.0  # more than a worker takes to start anywhere: beyond it, no need to measure the start
 
 
@@ -86,7 +92,9 @@ def least_seconds(plan: Plan, run_s: float, dice_images: int) -> dict[str, float
     warmups = _runs_within(plan.warmup, plan.warmup_s, run_s)
     iters = _runs_within(plan.iters, plan.max_s, run_s, minimum=min(plan.min_iters, plan.iters))
     dice = _runs_within(plan.dice_images or dice_images, plan.dice_s, run_s, minimum=1)
-    return {"first": run_s, "warmup": warmups * run_s, "iters": iters * run_s, "dice": dice * run_s,
+    # the heap pass runs the model twice, the profile pass once and PROFILE_RUNS more (frbench.bench.heap, .profile)
+    passes = (2 if plan.heap else 0) + (1 + PROFILE_RUNS if plan.profile else 0)
+    return {"first": run_s + passes * run_s, "warmup": warmups * run_s, "iters": iters * run_s, "dice": dice * run_s,
             "warmups": warmups, "timed runs": iters, "dice images": dice}
 
 
@@ -168,7 +176,8 @@ def _too_short(plan: Plan, key_of, model_name: str, size, flops: int, run_s: flo
                least: float) -> str:
     """The refusal: what the least time is made of, key by key, and the values that would fit."""
     n_dice = f"{plan.dice_images}" if plan.dice_images else "0: every test image"
-    made_of = (f"its start {start:.2f} s (measured here), the first inference, {counted(parts['warmups'], 'warm-up')} "
+    made_of = (f"its start {start:.2f} s (measured here), the first inference (and the heap and profile passes' runs, "
+               f"bench.heap, bench.profile), {counted(parts['warmups'], 'warm-up')} "
                f"({key_of('warmup')} {plan.warmup}, within {key_of('warmup_s')} {plan.warmup_s:g}), "
                f"{counted(parts['timed runs'], 'timed run')} ({key_of('min_iters')} {plan.min_iters}, "
                f"{key_of('iters')} {plan.iters}, within {key_of('max_s')} {plan.max_s:g}) and "
@@ -206,8 +215,9 @@ def check_plans(config: dict, images: int) -> None:
     checked = set()
     for method in dict.fromkeys(m for m, _, _ in study_models(config)):
         s = get_method(method).bench_setting(config, test)
-        seen = (json.dumps(s.plan, sort_keys=True), json.dumps(s.unet, sort_keys=True), s.size, s.images)
+        plan = plan_for_threads(s.plan, min(thread_counts(s.plan)))  # the slowest runs of a thread sweep
+        seen = (json.dumps(plan, sort_keys=True), json.dumps(s.unet, sort_keys=True), s.size, s.images)
         if seen not in checked:
             checked.add(seen)
-            check_fits(s.plan, lambda key, keys=s.keys: keys.get(key, f"bench.{key}"), s.unet, s.network, s.size,
+            check_fits(plan, lambda key, keys=s.keys: keys.get(key, f"bench.{key}"), s.unet, s.network, s.size,
                        s.images)

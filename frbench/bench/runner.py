@@ -25,9 +25,12 @@ class Runner(abc.ABC):
         self.device_name = device
 
     @abc.abstractmethod
-    def run(self, model: str, fmt: str, data: str, plan: Plan, log=sys.stderr, weights: str | None = None) -> dict:
+    def run(self, model: str, fmt: str, data: str, plan: Plan, log=sys.stderr, weights: str | None = None,
+            checkpoint: str | None = None) -> dict:
         """The plan run on `model`, a file of format `fmt` (with `weights`: the program `model` with
-        that weights file), scored on the test split of `data`."""
+        that weights file), scored on the test split of `data`. `checkpoint`: the model's checkpoint,
+        whose eager form a runner may profile as a stand-in where the runtime has no profiler
+        (frbench.bench.profile)."""
 
 
 RUNNERS: PluginRegistry[type[Runner]] = PluginRegistry(

@@ -6,8 +6,9 @@ load (timed; with a weights file, the program's load and its `set_weights` or
 data file together), first inference (timed), warm-up runs, timed runs each timed
 alone with perf_counter, memory, then a separate accuracy pass over the test
 images; each phase bounded by count and time (`Plan`, `bounded`), and what ran
-recorded (`ran`). Any failure becomes a result whose `error` says what failed; this
-process then still exits 0 with a valid file.
+recorded (`ran`); then, with nothing timed any more, the heap pass (`heap`) and the
+profile pass (`profile`), each on a fresh load of the file. Any failure becomes a
+result whose `error` says what failed; this process then still exits 0 with a valid file.
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from ..hostinfo import host_facts, minor_faults, peak_rss_kb, rss_kb
 from ..io import atomic_write_json
 from ..metrics import dice_per_image, predict_mask
 from .allocator import active_allocator
+from .heap import heap_pass
 from .plan import Plan
+from .profile import profile_pass
 from .result import empty_result, utc_now, with_stats
 
 
@@ -52,7 +55,8 @@ def bounded(fn, count: int, budget_s: float, minimum: int = 0, estimate_s: float
 
 
 @torch.no_grad()
-def bench_one(model: str, fmt: str, data: str, plan: Plan, weights: str | None = None) -> dict:
+def bench_one(model: str, fmt: str, data: str, plan: Plan, weights: str | None = None,
+              checkpoint: str | None = None) -> dict:
     result = empty_result(runner="host", model=model, fmt=fmt, plan=plan.to_dict())
     result["device"] = host_facts()  # first: the load average before we add to it
     torch.set_num_threads(plan.threads)
@@ -103,12 +107,19 @@ def bench_one(model: str, fmt: str, data: str, plan: Plan, weights: str | None =
     result["ran"] = {"warmups": len(result["warmups"]), "warmups_stopped_by": warmups_by,
                      "iters": len(result["values"]), "iters_stopped_by": values_by,
                      "dice_images": len(preds), "dice_stopped_by": dice_by}
+    # passes of their own, after everything timed (frbench.bench.heap, frbench.bench.profile)
+    module = None  # the timed model, released: each pass below loads the file afresh
+    if plan.heap:
+        result["heap"] = heap_pass(runtime, model, weights, x)
+    if plan.profile:
+        result["profile"] = profile_pass(runtime, model, weights, x, checkpoint)
     return with_stats(result)
 
 
-def main(model: str, fmt: str, data: str, plan: Plan, out: str, weights: str | None = None) -> None:
+def main(model: str, fmt: str, data: str, plan: Plan, out: str, weights: str | None = None,
+         checkpoint: str | None = None) -> None:
     try:
-        result = bench_one(model, fmt, data, plan, weights)
+        result = bench_one(model, fmt, data, plan, weights, checkpoint)
     except Exception as e:  # noqa: BLE001 - a model that fails is an error row, never a crash
         traceback.print_exc()
         result = empty_result(runner="host", model=model, fmt=fmt, plan=plan.to_dict(),

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from ..contract import ExportForm
+from .profiling import ProfileUnavailable
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,14 @@ class Format(abc.ABC):
     @abc.abstractmethod
     def run(self, loaded: Any, x: torch.Tensor) -> torch.Tensor:
         """One inference of the loaded file on `x`; its first output as a tensor."""
+
+    def profile(self, path, weights, x: torch.Tensor, runs: int) -> dict:
+        """Where the time goes: one fresh load of the file, its first inference and `runs` later calls,
+        per operator, from the runtime's own profiler (`frbench.formats.profiling`: a dict of the phases
+        `load`, `first_inference`, `inference`, and `source`, what recorded them). Raises
+        `ProfileUnavailable`, saying why, where the runtime has no profiler here (the default); the
+        benchmark then profiles a stand-in and labels it so."""
+        raise ProfileUnavailable(f"{self.runtime} has no profiler frbench can read")
 
     def session(self, loaded: Any) -> dict:
         """How the runtime was set up to run `loaded` (graph optimizations, threads, providers), as the

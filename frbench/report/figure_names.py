@@ -12,13 +12,11 @@ from __future__ import annotations
 def figure_names(config: dict) -> list[str]:
     from ..methods import get_method
 
-    names = ["dice_vs_size", "dice_vs_latency", "latency_distributions", "peak_memory", "training_curves"]
+    names = ["dice_vs_size", "dice_vs_latency", "latency_distributions", "heap_memory", "peak_memory", "training_curves"]
     for method in config["methods"]:
         names += [name for name in get_method(method).figures if name not in names]
     if len(config["devices"]) > 1 or config["devices"] == ["auto"]:
         names.append("host_vs_device")
     if len(config["formats"]) > 1:
         names.append("runtime_latency")
-    if {"ptl", "pte"} <= set(config["formats"]):
-        names.append("ptl_vs_pte")
     return names

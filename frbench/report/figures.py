@@ -15,6 +15,7 @@ import pandas as pd
 import seaborn as sns
 
 from . import (
+    heap,  # noqa: F401  (registers heap_memory: the bytes each model holds)
     pareto,  # noqa: F401  (registers the trade-off figures)
     runtimes,  # noqa: F401  (registers runtime_latency: every format side by side)
 )
@@ -88,15 +89,6 @@ def host_vs_device(t: Tables):
         pairs = (wide.reset_index().melt(id_vars=["method", "level", "seed", "fmt", "host"], value_vars=others,
                                          value_name="y").rename(columns={"host": "x"}).dropna(subset=["x", "y"]))
     return _against(t, pairs, "p50 on the host (ms)", "p50 on the device (ms)", "Host against device latency")
-
-
-@FIGURES.register("ptl_vs_pte")
-def ptl_vs_pte(t: Tables):
-    wide = t.ok.pivot_table(index=["method", "level", "seed", "device"], columns="fmt", values="p50_ms")
-    pairs = pd.DataFrame(columns=["method", "x", "y"])
-    if {"ptl", "pte"} <= set(wide.columns):
-        pairs = wide.reset_index().rename(columns={"ptl": "x", "pte": "y"}).dropna(subset=["x", "y"])
-    return _against(t, pairs, "p50, PyTorch Lite (ms)", "p50, ExecuTorch (ms)", "PyTorch Lite against ExecuTorch")
 
 
 def draw(name: str, tables: Tables):

@@ -15,7 +15,9 @@ from .controls import GROUP, TEST_NAME, describe_controls
 from .convergence import convergence
 from .decisions import TEST_NAME as ANSWER_TEST
 from .decisions import baseline_of
+from .heap import heap_table, reference_heap
 from .phone_memory import PHONE_REPORTED, reference_memory
+from .profiles import profile_rows
 from .runtimes import DICE_TOLERANCE, runtime_table
 from .tables import comparison, fmt_num, is_missing
 
@@ -70,9 +72,11 @@ def _records(df: pd.DataFrame) -> list[dict]:
 
 def render_report(summary: pd.DataFrame, comparisons: pd.DataFrame, answers: pd.DataFrame, figures: dict[str, Path],
                   provenance: dict, rerun: str, dice_budget: float, fidelity_tolerance: float,
-                  curves: pd.DataFrame | None = None, convergence_tolerance: float = 0.01) -> str:
+                  curves: pd.DataFrame | None = None, convergence_tolerance: float = 0.01,
+                  report_dir: str | None = None) -> str:
     """The report from the study's tables: summary.csv, comparisons.csv, answers.csv (frbench.report.decisions)
-    and curves.csv (for the baseline's convergence; none: not shown)."""
+    and curves.csv (for the baseline's convergence; none: not shown); `report_dir` is where the report is written, so
+    that its links to results/profiles/ are relative to it."""
     table = comparison(summary, comparisons, fidelity_tolerance)
     # seeds pooled with differing runtime, versions or thread counts (summary.mixed_metadata): flagged per row
     mixed = table.loc[table["mixed_metadata"].notna(), [*GROUP, "mixed_metadata"]]
@@ -100,6 +104,8 @@ def render_report(summary: pd.DataFrame, comparisons: pd.DataFrame, answers: pd.
         threads=threads, provenance=provenance, devices=devices, rerun=rerun, dice_budget=dice_budget,
         fidelity_tolerance=fidelity_tolerance, test_name=TEST_NAME, answer_test=ANSWER_TEST,
         reference_memory=reference_memory(summary), phone_reported=PHONE_REPORTED,
+        heap=_records(heap_table(summary)), reference_heap=reference_heap(summary),
+        profiles=profile_rows(summary, report_dir),
         generated=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
 
 

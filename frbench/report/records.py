@@ -9,6 +9,7 @@ accuracy, the runtime and device, and the weights-only update's run), `export_ro
 from __future__ import annotations
 
 from ..bench.result import with_stats
+from .protocol import protocol_columns
 
 
 def bench_row(r: dict) -> dict:
@@ -33,6 +34,7 @@ def bench_row(r: dict) -> dict:
                stopped_by="; ".join(f"{phase} by {ran[f'{phase}_stopped_by']}" for phase in ("warmups", "iters", "dice")
                                     if ran.get(f"{phase}_stopped_by") == "time") or None)
     row.update(_update_row(r.get("weights_update"), acc))
+    row.update(protocol_columns(r))  # heap, PSS, profile, device state
     return row
 
 

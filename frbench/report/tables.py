@@ -26,7 +26,7 @@ from .ratios import against_own_dense, ratios_unknown
 
 COMPARISON_COLUMNS = ["dice", "file_bytes", "weights_bytes", "update_bytes", "gzip_bytes", "stored_numbers",
                       "nonzero_numbers", "compression_by_count", "compression_by_bytes", "compression_by_weights",
-                      "load_ms", "p50_ms", "p90_ms", "peak_rss_kb", "train_seconds", "train_peak_rss_kb",
+                      "load_ms", "p50_ms", "p90_ms", "peak_rss_kb", "heap_peak_bytes", "train_seconds", "train_peak_rss_kb",
                       "fidelity_max_abs"]
 VERDICT_COLUMNS = ["role", "control", "images", "delta", "delta_low", "delta_high", "p", "p_holm", "paired_seeds",
                    "verdict", "note", "test"]
@@ -126,11 +126,13 @@ def paper_table(table: pd.DataFrame) -> pd.DataFrame:
 COMPARISON = [("Method", "method"), ("Level", "level"), ("Format", "fmt"), ("Device", "device"),
               ("Role", "role"), ("Seeds", "seeds", 0), ("Dice", "dice", 3), ("Δ Dice vs control", "delta", 3),
               ("Control", "control"), ("File (kB)", "file_bytes", 1, 1e-3), ("× count", "compression_by_count", 2),
-              ("× bytes", "compression_by_bytes", 2), ("p50 (ms)", "p50_ms", 2), ("Peak (MB)", "peak_rss_kb", 1, 1 / 1024)]
+              ("× bytes", "compression_by_bytes", 2), ("p50 (ms)", "p50_ms", 2),
+              ("Heap peak (MB)", "heap_peak_bytes", 2, 1e-6)]
 ANSWERS = [("Method", "method"), ("Level", "level"), ("Format", "fmt"), ("Device", "device"), ("Role", "role"),
            ("Dice", "dice", 3), ("Loss vs baseline", "loss_vs_baseline", 3), ("Quality", "quality"),
            ("Seeds to decide", "seeds_to_decide", 0), ("vs control", "vs_control"), ("Picked", "picked"),
-           ("Fastest", "picked_fastest"), ("Size ×", "size_ratio", 3), ("p50 ×", "p50_ratio", 3)]
+           ("Fastest", "picked_fastest"), ("Size ×", "size_ratio", 3), ("p50 ×", "p50_ratio", 3),
+           ("Heap ×", "memory_ratio", 3)]
 PAPER = [("Model", "model"), ("Dice (%)", "dice", 1, 100), ("Compression rate", "compression_by_count", 1, 1, "x"),
          ("Parameters", "stored_numbers", 0)]
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from frbench.advice import CONFIGFILES_ENV
 from frbench.bench.devices import resolve_devices
+from frbench.bench.sweep import device_labels
 from frbench.config import study_models, validate_study
 from frbench.hostinfo import usable_cores
 from frbench.methods import MethodContext, get_method
@@ -68,7 +69,7 @@ wildcard_constraints:
     level=r"[A-Za-z0-9][A-Za-z0-9._+-]*",
     seed=r"\d+",
     fmt="|".join(FORMATS),
-    device=r"[A-Za-z0-9._:-]+",
+    device=r"[A-Za-z0-9._:@-]+",
 
 
 def model_keys():
@@ -87,7 +88,7 @@ def export_records(keys=MODELS):
 def bench_results(keys=MODELS):
     return [
         f"results/bench/{device}/{m}/{level}/seed{seed}/{fmt}.json"
-        for device in DEVICES
+        for device in device_labels(DEVICES, config["bench"])
         for m, level, seed in keys
         for fmt in FORMATS
     ]

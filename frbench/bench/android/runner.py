@@ -21,20 +21,17 @@ writes it, see android_bench/README.md, "The contract the Python adb runner reli
    (`shortMsg=Process crashed.`), a start failure (`INSTRUMENTATION_FAILED`), a timeout or a
    lost device into an error row;
 7. remove the model (and its weights file) and the result file from the device (the APK and
-   the test split stay, so that the next model does not push them again).
+   the test split stay, so that the next model does not push them again). Before `am instrument`
+   it cools the device down and snapshots its thermal state, and again after (`device_state`,
+   frbench.bench.android.thermal); it pulls the `.pte` app's ETDump (`etdump`).
 
-Every value that reaches the device shell is quoted with `shlex.quote` (Android's shell is
-POSIX), so a model path holding spaces, `;` or `$(...)` arrives intact and runs nothing. Files
-travel over adb's sync protocol, which takes paths as data, not through a shell.
+Every value that reaches the device shell is quoted with `shlex.quote` (Android's shell is POSIX),
+so a model path holding `;` or `$(...)` arrives intact and runs nothing; files travel over adb's sync.
 
 The device handle comes through a seam (`device=` or `connect=`), so tests drive the runner with
 a fake device that replays recorded `am instrument` outputs.
 
-Package and instrumentation names follow android_bench/README.md: one APK per flavor,
-`org.frbench.bench.<fmt>`, instrumentation `org.frbench.bench.BenchInstrumentation`. APKs are
-looked up in `$FRBENCH_APK_DIR/app-<fmt>-debug.apk`, then in Gradle's output folder
-`android_bench/app/build/outputs/apk/<fmt>/debug/` (relative to the working directory, then to
-this repository).
+Package, instrumentation and APK names follow android_bench/README.md (frbench.bench.android.app).
 """
 
 from __future__ import annotations
@@ -53,8 +50,10 @@ from ..plan import Plan
 from ..result import empty_result
 from ..runner import Runner, register_runner
 from .app import REMOTE_DIR, component_for, find_apk, package_for, sh
+from .etdump import pull_profile
 from .facts import facts_from, parse_cpu_list, parse_getprop
 from .instrument import parse_instrument_output, result_from_output
+from .thermal import cool_down, moved, snapshot
 
 INSTRUMENT_MARGIN_S = 120.0  # process start, model push already done; on top of plan.timeout_s
 BOOT_TIMEOUT_S = 300.0
@@ -211,11 +210,13 @@ class AndroidRunner(Runner):
             return self.device.sync.read_bytes(path).decode("utf-8", errors="replace")
         return self.shell(sh("run-as", package_for(fmt), "cat", path), timeout=120)  # the app's own files
 
-    def run(self, model: str, fmt: str, data: str, plan: Plan, log=sys.stderr, weights: str | None = None) -> dict:
+    def run(self, model: str, fmt: str, data: str, plan: Plan, log=sys.stderr, weights: str | None = None,
+            checkpoint: str | None = None) -> dict:
         """Benchmarks `model`; with `weights` (a local file), `model` is a program and the app loads
         that weights file into it (android_bench/README.md, the `weights` argument)."""
         facts, remote_model, remote_weights, remote_out, timed_out = None, None, None, None, False
         meta: dict = {"serial": self.serial, "component": component_for(fmt)}
+        state: dict = {}  # the device's thermal state around the model (frbench.bench.android.thermal)
         try:
             meta["app_runner"] = get_format(fmt).android_runner  # the flavor's Java runner (android_bench/)
             self.wait_for_boot()
@@ -230,6 +231,8 @@ class AndroidRunner(Runner):
             cmd = self.instrument_command(fmt=fmt, model=remote_model, plan=plan, images=images, masks=masks,
                                           shape=shape, out=remote_out, weights=remote_weights)
             timeout = plan.timeout_s + INSTRUMENT_MARGIN_S
+            state["cooldown"] = cool_down(self.shell, plan.cooldown_s, plan.cooldown_temp_c, self._sleep, self._clock)
+            state["before"] = snapshot(self.shell)
             print(f"android {self.serial}: adb shell {cmd}  (timeout {timeout:g} s)", file=log, flush=True)
             t0 = self._clock()
             try:
@@ -241,9 +244,12 @@ class AndroidRunner(Runner):
                                      f"{plan.timeout_s:g} s + {INSTRUMENT_MARGIN_S:g} s); the app was stopped") from None
                 raise
             meta["instrument_seconds"] = round(self._clock() - t0, 3)
+            state["after"] = snapshot(self.shell)
+            state["moved"] = moved(state["before"], state["after"])
             print(text, file=log, flush=True)
             out = parse_instrument_output(text)
             result = result_from_output(out, self.serial, fmt, read_file=lambda p: self.read_remote(fmt, p))
+            pull_profile(result, self.device.sync.read_bytes, self.shell)
         except Exception as e:  # noqa: BLE001 - a lost device, a crash, a timeout: an error row
             error = str(e) if isinstance(e, BenchError) else (
                 f"android {self.serial}: {type(e).__name__}: {e} (is the device still attached? `adb devices`)")
@@ -251,6 +257,8 @@ class AndroidRunner(Runner):
             result = empty_result(runner=self.name, model=model, fmt=fmt, plan=plan.to_dict(), error=error)
         finally:
             self._cleanup(fmt, remote_model, timed_out, log)
+        if state:
+            result["device_state"] = state
         return self._complete(result, model, remote_model, facts, meta, weights, remote_weights)
 
     # 7. cleanup

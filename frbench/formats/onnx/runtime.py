@@ -18,12 +18,17 @@ the Android runner pushes them.
 
 from __future__ import annotations
 
+import json
+import tempfile
+import time
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from ...advice import rebuild_advice
+from ..profiling import phase
 
 PROVIDERS = ["CPUExecutionProvider"]
 OPTIMIZATION = "ORT_ENABLE_ALL"
@@ -94,3 +99,48 @@ class OnnxRuntime:
     @staticmethod
     def session(loaded: Session) -> dict:
         return dict(loaded.options)
+
+    @classmethod
+    def profile(cls, path, weights, x: torch.Tensor, runs: int) -> dict:
+        """ONNX Runtime's session profiling (`SessionOptions.enable_profiling`, the trace
+        `onnxruntime_perf_test -p` writes): each node's kernel time, by operator type, per `model_run`.
+        Session creation is one event there (`session_initialization`: graph optimization and constant
+        folding, FR's unpack among them, are not broken into operators)."""
+        so, _ = session_options(torch.get_num_threads())
+        with tempfile.TemporaryDirectory(prefix="frbench-ort-profile-") as tmp:
+            so.enable_profiling = True
+            so.profile_file_prefix = str(Path(tmp) / "ort")
+            t0 = time.perf_counter_ns()
+            session = _ort().InferenceSession(str(path), so, providers=PROVIDERS)
+            load_ms = (time.perf_counter_ns() - t0) / 1e6
+            feed = {session.get_inputs()[0].name: x.contiguous().numpy()}
+            for _ in range(1 + runs):
+                session.run(None, feed)
+            events = json.loads(Path(session.end_profiling()).read_text())
+        return {"source": "ONNX Runtime session profiling", **trace_phases(events, load_ms)}
+
+
+def trace_phases(events: list[dict], load_ms: float) -> dict:
+    """The phases of an ONNX Runtime profiling trace: node events ("cat": "Node", "..._kernel_time") by
+    `args.op_name`, each in the `model_run` whose time span holds it; the first run, then the others."""
+    spans = sorted((e["ts"], e["ts"] + e["dur"]) for e in events
+                   if e.get("cat") == "Session" and e.get("name") == "model_run")
+    if not spans:
+        raise RuntimeError("ONNX Runtime's profile holds no model_run")
+    per_run = [defaultdict(lambda: {"ms": 0.0, "calls": 0}) for _ in spans]
+    for e in events:
+        if e.get("cat") != "Node" or not str(e.get("name", "")).endswith("_kernel_time"):
+            continue
+        i = next((k for k, (lo, hi) in enumerate(spans) if lo <= e["ts"] <= hi), None)
+        if i is not None:
+            op = per_run[i][(e.get("args") or {}).get("op_name") or e["name"]]
+            op["ms"] += e["dur"] / 1e3
+            op["calls"] += 1
+    later = defaultdict(lambda: {"ms": 0.0, "calls": 0})
+    for run in per_run[1:]:
+        for name, v in run.items():
+            later[name]["ms"] += v["ms"]
+            later[name]["calls"] += v["calls"]
+    return {"load": phase(load_ms, {}, recorded=False),
+            "first_inference": phase((spans[0][1] - spans[0][0]) / 1e3, per_run[0]),
+            "inference": phase(sum(hi - lo for lo, hi in spans[1:]) / 1e3, later, runs=len(spans) - 1)}

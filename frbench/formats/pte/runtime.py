@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import torch  # before the extension: it links against libtorch
 
 from ...advice import rebuild_advice, stderr_log
+from ..profiling import ProfileUnavailable, etdump_phases
 
 
 def _lib():
@@ -88,3 +89,32 @@ class ExecuTorchRuntime:
     @staticmethod
     def run(module: LoadedProgram, x: torch.Tensor) -> torch.Tensor:
         return module.method([x.contiguous()])[0]
+
+    @classmethod
+    def profile(cls, path, weights, x: torch.Tensor, runs: int) -> dict:
+        """ETDump, ExecuTorch's event tracer, read with `executorch.devtools.Inspector`: the program
+        loaded with `enable_etdump`, run, its ETDump written. The `executorch` wheel is built without
+        the tracer (EXECUTORCH_ENABLE_EVENT_TRACER): it then writes none, and this says so."""
+        import tempfile
+        import time
+        from pathlib import Path
+
+        if weights is not None:
+            raise ProfileUnavailable("ExecuTorch's ETDump is taken through _load_program, which takes no data file")
+        lib = _lib()
+        set_threads(torch.get_num_threads())
+        t0 = time.perf_counter_ns()
+        program = lib._load_program(str(path), enable_etdump=True, debug_buffer_size=0)
+        method = program.load_method("forward")
+        load_ms = (time.perf_counter_ns() - t0) / 1e6
+        for _ in range(1 + runs):
+            method([x.contiguous()])
+        with tempfile.TemporaryDirectory(prefix="frbench-etdump-") as tmp:
+            etdump = Path(tmp) / "model.etdp"
+            if program.has_etdump():
+                program.write_etdump_result_to_file(str(etdump))
+            if not etdump.is_file():
+                raise ProfileUnavailable(f"executorch {cls.runtime_version()}'s runtime here was built without its "
+                                         "event tracer (EXECUTORCH_ENABLE_EVENT_TRACER): it writes no ETDump")
+            phases = etdump_phases(str(etdump), load_ms)
+        return {"source": "ExecuTorch ETDump, read by executorch.devtools.Inspector", **phases}

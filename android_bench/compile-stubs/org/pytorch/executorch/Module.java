@@ -20,5 +20,10 @@ public class Module {
   /** void in Module.kt (throws on failure), int in the older Module.java: the app ignores it. */
   public void loadMethod(String methodName) {}
 
+  /** Writes /data/local/tmp/result.etdump where the AAR was built with its event tracer. */
+  public boolean etdump() {
+    throw new UnsupportedOperationException("stub");
+  }
+
   public void destroy() {}
 }

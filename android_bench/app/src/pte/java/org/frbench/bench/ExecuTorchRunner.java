@@ -1,6 +1,8 @@
 package org.frbench.bench;
 
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import org.frbench.bench.core.Logits;
 import org.frbench.bench.core.ModelRunner;
 import org.pytorch.executorch.EValue;
@@ -98,6 +100,33 @@ final class ExecuTorchRunner implements ModelRunner {
         return out.getDataAsFloatArray();
       }
     };
+  }
+
+  /** Where {@code Module.etdump()} writes the ETDump (ExecuTorch's minibench path). */
+  static final String ETDUMP_PATH = "/data/local/tmp/result.etdump";
+
+  static final String NO_ETDUMP =
+      "Module.etdump() wrote no ETDump: the executorch-android AAR was built without its event"
+          + " tracer (EXECUTORCH_ANDROID_PROFILING / EXECUTORCH_ENABLE_EVENT_TRACER, off in the AAR"
+          + " Maven Central publishes), or the app may not write " + ETDUMP_PATH;
+
+  /**
+   * ETDump, ExecuTorch's event tracer, of every run so far ({@code Module.etdump()}, which writes
+   * {@link #ETDUMP_PATH}); the Python runner pulls it and reads it with {@code
+   * executorch.devtools.Inspector}. Where none is written, why.
+   */
+  @Override
+  public Map<String, Object> profile() {
+    Map<String, Object> p = new LinkedHashMap<String, Object>();
+    boolean written = module != null && module.etdump();
+    p.put("available", Boolean.valueOf(written));
+    if (written) {
+      p.put("source", "ExecuTorch ETDump (Module.etdump())");
+      p.put("etdump_device_path", ETDUMP_PATH);
+    } else {
+      p.put("reason", NO_ETDUMP);
+    }
+    return p;
   }
 
   @Override

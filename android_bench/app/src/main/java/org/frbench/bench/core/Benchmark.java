@@ -222,6 +222,7 @@ public final class Benchmark {
         dice = dicePass(data, args.diceS, stats.p50 / 1e3);
         r.put("accuracy", accuracy(dice.values));
       }
+      r.put("profile", profileOf(runner));
       r.put(RAN, ran(warmups, timed, dice));
     } catch (Throwable t) {
       fail(r, stage, t);
@@ -240,6 +241,23 @@ public final class Benchmark {
       }
     }
     return r;
+  }
+
+  /** The runner's profile, or why there is none ({@code available} false); never throws. */
+  static Map<String, Object> profileOf(ModelRunner runner) {
+    Map<String, Object> p = new LinkedHashMap<String, Object>();
+    try {
+      Map<String, Object> own = runner.profile();
+      if (own != null) {
+        return own;
+      }
+      p.put("available", Boolean.FALSE);
+      p.put("reason", runner.runtimeName() + ": the app reads no per-operator profile from this runtime");
+    } catch (Throwable t) {
+      p.put("available", Boolean.FALSE);
+      p.put("reason", "profile: " + t.getClass().getSimpleName() + ": " + t.getMessage());
+    }
+    return p;
   }
 
   /** Runs the protocol and returns the single-line JSON. */

@@ -49,6 +49,15 @@ public interface ModelRunner {
    */
   Logits forward(float[] data, long[] shape) throws Exception;
 
+  /**
+   * The runtime's own per-operator profile of the runs so far, as the result's {@code profile}
+   * object ({@code available}, and {@code reason} or where the profile is); called after the Dice
+   * pass, before {@link #close}. Null (the default): this runner reads no profile.
+   */
+  default java.util.Map<String, Object> profile() throws Exception {
+    return null;
+  }
+
   /** Frees the model; called once at the end, also after a failure. */
   void close();
 }

@@ -57,9 +57,10 @@ public class BenchmarkTest {
     assertFalse(r.containsKey(Benchmark.RAN));
   }
 
-  /** The keys of a successful result: every result's, then {@code ran}. */
+  /** The keys of a successful result: every result's, then {@code profile} and {@code ran}. */
   private static List<String> successKeys() {
     List<String> keys = new ArrayList<String>(Benchmark.KEYS);
+    keys.add("profile");
     keys.add("ran");
     return keys;
   }
@@ -588,5 +589,22 @@ public class BenchmarkTest {
         "warmup: NullPointerException", Benchmark.describe("warmup", new NullPointerException()));
     assertEquals(
         "args: iters: bad", Benchmark.describe("args", new IllegalArgumentException("iters: bad")));
+  }
+
+  @Test
+  public void aRunnersProfileGoesIntoTheResultAndOneWithoutSaysWhy() {
+    Fakes.FakeRunner runner = new Fakes.FakeRunner(new Fakes.FakeClock());
+    Map<String, Object> without = Benchmark.profileOf(runner);
+    assertEquals(Boolean.FALSE, without.get("available"));
+    assertTrue(String.valueOf(without.get("reason")).contains("fake-runtime"));
+    Map<String, Object> etdump = new java.util.LinkedHashMap<String, Object>();
+    etdump.put("available", Boolean.TRUE);
+    etdump.put("etdump_device_path", "/data/local/tmp/result.etdump");
+    runner.profile = etdump;
+    assertEquals(etdump, Benchmark.profileOf(runner));
+    runner.failOnProfile = new IllegalStateException("tracer gone");
+    Map<String, Object> failed = Benchmark.profileOf(runner);
+    assertEquals(Boolean.FALSE, failed.get("available"));
+    assertEquals("profile: IllegalStateException: tracer gone", failed.get("reason"));
   }
 }

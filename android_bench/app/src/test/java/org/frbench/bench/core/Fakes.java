@@ -53,6 +53,8 @@ final class Fakes {
     Error errorOnForward;
     int errorOnForwardCall = -1;
     long[] outputShapeOverride;
+    Map<String, Object> profile;
+    RuntimeException failOnProfile;
 
     FakeRunner(FakeClock clock) {
       this.clock = clock;
@@ -92,6 +94,14 @@ final class Fakes {
       if (weights != null) {
         clock.advanceMs(weightsMs);
       }
+    }
+
+    @Override
+    public Map<String, Object> profile() {
+      if (failOnProfile != null) {
+        throw failOnProfile;
+      }
+      return profile;
     }
 
     @Override
