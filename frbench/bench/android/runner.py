@@ -45,7 +45,6 @@ from pathlib import Path
 import numpy as np
 
 from ...errors import BenchError
-from ...formats import get_format
 from ..plan import Plan
 from ..result import empty_result
 from ..runner import Runner, register_runner
@@ -218,6 +217,8 @@ class AndroidRunner(Runner):
         meta: dict = {"serial": self.serial, "component": component_for(fmt)}
         state: dict = {}  # the device's thermal state around the model (frbench.bench.android.thermal)
         try:
+            from ...formats import get_format  # here: the formats import torch, which the job's process need not
+
             meta["app_runner"] = get_format(fmt).android_runner  # the flavor's Java runner (android_bench/)
             self.wait_for_boot()
             facts = self.device_facts()

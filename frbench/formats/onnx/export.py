@@ -21,19 +21,21 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
+from typing import TYPE_CHECKING
 
-import onnx
 import torch
 import torch.nn as nn
-from onnx import numpy_helper
 
 from ...contract import ExportForm
 from ...errors import ExportError
 from .. import UpdateFiles
-from . import reader
-from .clean import PASSES, phone_graph
 from .runtime import OnnxRuntime
 
+if TYPE_CHECKING:
+    import onnx
+
+# onnx, onnx_ir and this package's reader and passes are imported where a file is written or read,
+# not here: the benchmark worker imports every format to run one, and they cost it about a second.
 EXPORTER = "torch.onnx.export(dynamo=True, optimize=False)"
 
 
@@ -44,6 +46,7 @@ def _eager_quantized_modules(model: nn.Module) -> list[str]:
 
 def to_onnx(model: nn.Module, example: torch.Tensor) -> onnx.ModelProto:
     """`model` as an ONNX graph at `example`'s shape, as a phone's file (`clean.phone_graph`)."""
+    from .clean import phone_graph
     eager = _eager_quantized_modules(model)
     if eager:
         raise ExportError(
@@ -57,6 +60,8 @@ def to_onnx(model: nn.Module, example: torch.Tensor) -> onnx.ModelProto:
 
 
 def _program(form: ExportForm, example) -> onnx.ModelProto:
+    import onnx
+
     if isinstance(form.program, onnx.ModelProto):
         return form.program
     if form.program is not None and not isinstance(form.program, nn.Module):
@@ -67,6 +72,8 @@ def _program(form: ExportForm, example) -> onnx.ModelProto:
 
 def _weights_update(proto: onnx.ModelProto, files: UpdateFiles) -> dict:
     """The program with every initializer in the external data file `files.weights` (beside it)."""
+    import onnx
+    from onnx import numpy_helper
     files.program.write_bytes(b"")
     files.weights.write_bytes(b"")
     if files.weights.resolve().parent != files.program.resolve().parent:
@@ -92,6 +99,10 @@ class OnnxExporter:
 
     @staticmethod
     def write(form: ExportForm, example, path, update: UpdateFiles | None = None) -> dict:
+        import onnx
+
+        from .clean import PASSES
+
         proto = _program(form, example)
         onnx.save_model(proto, str(path))
         ops = Counter(n.op_type for n in proto.graph.node)
@@ -105,12 +116,18 @@ class OnnxExporter:
 
     @staticmethod
     def graph(path) -> dict:
+        from . import reader
+
         return reader.read_graph(path)
 
     @staticmethod
     def stored_tensors(path) -> dict:
+        from . import reader
+
         return reader.stored_tensors(path)
 
     @staticmethod
     def split(path) -> dict:
+        from . import reader
+
         return reader.split(path)
