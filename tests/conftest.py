@@ -57,12 +57,43 @@ def snakemake(workdir: Path, *args, config="config/tiny.yaml", check=True):
     return proc
 
 
+def _tiny_study_command(workdir: Path) -> list[str]:
+    return [*SNAKEMAKE, "--snakefile", str(ROOT / "workflow" / "Snakefile"), "--directory", str(workdir),
+            "--configfile", str(ROOT / "config" / "tiny.yaml"), "--cores", "2", "all"]
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The tests that read the finished tiny study run last, and the study starts now, in the background:
+    it builds while the tests before them run (they are single-threaded, its benchmarks are too), which
+    saves the suite about the study's length. The `tiny_study` fixture waits for it."""
+    later = [item for item in items if "tiny_study" in getattr(item, "fixturenames", ())]
+    if not later or config.option.collectonly:
+        return
+    items[:] = [item for item in items if item not in later] + later
+    workdir = config._tmp_path_factory.mktemp("tiny_study")  # the session's basetemp, as tmp_path_factory's
+    log = open(workdir.parent / "tiny_study.log", "w")  # noqa: SIM115  (closed by the fixture)
+    config._tiny_study = (workdir, log, subprocess.Popen(_tiny_study_command(workdir), cwd=ROOT, stdout=log,
+                                                          stderr=subprocess.STDOUT, text=True))
+
+
+def pytest_unconfigure(config):
+    """A session ended before the tiny study did (interrupted, -x) stops the study too."""
+    started = getattr(config, "_tiny_study", None)
+    if started and started[2].poll() is None:
+        started[2].kill()
+        started[2].wait()
+
+
 @pytest.fixture(scope="session")
-def tiny_study(tmp_path_factory) -> Path:
-    """The tiny study (config/tiny.yaml) run once per session through snakemake: its results
-    folder. Shared by tests/test_workflow.py and the reproducibility test of test_reliability.py."""
-    workdir = tmp_path_factory.mktemp("tiny_study")
-    snakemake(workdir, "all")
+def tiny_study(request) -> Path:
+    """The tiny study (config/tiny.yaml) run once per session through snakemake, started when the
+    tests were collected (`pytest_collection_modifyitems`): its results folder. Shared by the tests of
+    a finished study (tests/test_workflow.py, test_reliability.py, test_bad_input.py ...)."""
+    workdir, log, proc = request.config._tiny_study
+    returncode = proc.wait()
+    log.close()
+    if returncode != 0:
+        pytest.fail(f"snakemake failed ({returncode}):\n{(workdir.parent / 'tiny_study.log').read_text()[-6000:]}")
     return workdir / "results"
 
 

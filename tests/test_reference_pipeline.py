@@ -167,9 +167,11 @@ def snakemake(workdir, config, *args):
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
-    """The tiny study's config with the reference at 160x240 and a short plan for it."""
+    """The tiny study's config with the reference at 160x240 and a short plan for it, on .ptl alone (FR's
+    compact .onnx is tests/test_onnx.py's and benchmarks/phone_bytes.py's)."""
     d = tmp_path_factory.mktemp("reference_study")
     config = yaml.safe_load((ROOT / "config" / "tiny.yaml").read_text())
+    config["formats"] = ["ptl"]
     config["reference"] = {"dir": str(REFERENCE), "size": list(SIZE), "bench": {"warmup": 1, "iters": 3}}
     path = d / "config.yaml"
     path.write_text(yaml.safe_dump(config))

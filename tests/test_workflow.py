@@ -133,8 +133,8 @@ def test_adding_a_level_to_a_finished_study_plans_that_levels_jobs_alone(tiny_st
     path.write_text(yaml.safe_dump(config))
     jobs = planned(workdir, path)
     assert jobs.pop("train") == {"results/models/prune_unstructured/0.6/seed0/model.pt"}
-    assert jobs.pop("export") == {"results/export/prune_unstructured/0.6/seed0/model.ptl"}
-    assert jobs.pop("bench") == {"results/bench/host/prune_unstructured/0.6/seed0/ptl.json"}
+    assert jobs.pop("export") == {f"results/export/prune_unstructured/0.6/seed0/model.{f}" for f in config["formats"]}
+    assert jobs.pop("bench") == {f"results/bench/host/prune_unstructured/0.6/seed0/{f}.json" for f in config["formats"]}
     assert set(jobs) == {"summarize", "figures", "report", "all"}
 
 
