@@ -135,7 +135,7 @@ def test_adding_a_level_to_a_finished_study_plans_that_levels_jobs_alone(tiny_st
     assert jobs.pop("train") == {"results/models/prune_unstructured/0.6/seed0/model.pt"}
     assert jobs.pop("export") == {f"results/export/prune_unstructured/0.6/seed0/model.{f}" for f in config["formats"]}
     assert jobs.pop("bench") == {f"results/bench/host/prune_unstructured/0.6/seed0/{f}.json" for f in config["formats"]}
-    assert set(jobs) == {"summarize", "figures", "report", "all"}
+    assert set(jobs) == {"summarize", "answers", "figures", "report", "all"}
 
 
 @pytest.mark.slow
