@@ -61,8 +61,10 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/snakefmt --check workflow
 
+# pytest-xdist runs the tests on this machine's cores; the tiny study is built once for all of them
+# (tests/conftest.py)
 test: setup java-test-deps browser-test-deps allocator-deps lint
-	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python -m pytest -n $(CORES)
 
 # The cluster path run for real, apart from `make test`: a one-node SLURM with accounting on this
 # machine (scripts/slurm_one_node.sh installs Debian's slurm-wlm, slurmdbd, munge and MariaDB when

@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +63,19 @@ def _tiny_study_command(workdir: Path) -> list[str]:
             "--configfile", str(ROOT / "config" / "tiny.yaml"), "--cores", "2", "all"]
 
 
+# The tiny study is built once per session, by the first pytest-xdist worker (or pytest itself without
+# xdist), in a folder every worker reads; the others wait for the file that holds its exit status.
+TINY_WORKER = "gw0"
+TINY_WAIT_S = 3600
+
+
+def _shared_tmp(config) -> Path:
+    """The session's temporary folder that every xdist worker shares (each worker's basetemp is in it)."""
+    base = config._tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
+@pytest.hookimpl(trylast=True)  # after -m and -k have deselected: no study for a session that reads none
 def pytest_collection_modifyitems(session, config, items):
     """The tests that read the finished tiny study run last, and the study starts now, in the background:
     it builds while the tests before them run (they are single-threaded, its benchmarks are too), which
@@ -70,18 +84,31 @@ def pytest_collection_modifyitems(session, config, items):
     if not later or config.option.collectonly:
         return
     items[:] = [item for item in items if item not in later] + later
-    workdir = config._tmp_path_factory.mktemp("tiny_study")  # the session's basetemp, as tmp_path_factory's
-    log = open(workdir.parent / "tiny_study.log", "w")  # noqa: SIM115  (closed by the fixture)
-    config._tiny_study = (workdir, log, subprocess.Popen(_tiny_study_command(workdir), cwd=ROOT, stdout=log,
-                                                          stderr=subprocess.STDOUT, text=True))
+    if os.environ.get("PYTEST_XDIST_WORKER", TINY_WORKER) != TINY_WORKER:
+        return
+    workdir = _shared_tmp(config) / "tiny_study"
+    workdir.mkdir()
+    log = open(workdir.parent / "tiny_study.log", "w")  # noqa: SIM115  (closed when the study ends)
+    config._tiny_study = (log, subprocess.Popen(_tiny_study_command(workdir), cwd=ROOT, stdout=log,
+                                                stderr=subprocess.STDOUT, text=True))
 
 
-def pytest_unconfigure(config):
-    """A session ended before the tiny study did (interrupted, -x) stops the study too."""
-    started = getattr(config, "_tiny_study", None)
-    if started and started[2].poll() is None:
-        started[2].kill()
-        started[2].wait()
+def _finish_tiny_study(config) -> None:
+    """Wait for the study this process started and write its exit status where every worker reads it."""
+    log, proc = config._tiny_study
+    returncode = proc.wait()
+    log.close()
+    (_shared_tmp(config) / "tiny_study.returncode").write_text(str(returncode))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """A study still building when this process ends is stopped (no test read it: -x, an interrupt), or
+    awaited under xdist, where another worker may still read it."""
+    started = getattr(session.config, "_tiny_study", None)
+    if started and started[1].poll() is None:
+        if exitstatus == pytest.ExitCode.INTERRUPTED or not os.environ.get("PYTEST_XDIST_WORKER"):
+            started[1].kill()
+        _finish_tiny_study(session.config)
 
 
 @pytest.fixture(scope="session")
@@ -89,12 +116,19 @@ def tiny_study(request) -> Path:
     """The tiny study (config/tiny.yaml) run once per session through snakemake, started when the
     tests were collected (`pytest_collection_modifyitems`): its results folder. Shared by the tests of
     a finished study (tests/test_workflow.py, test_reliability.py, test_bad_input.py ...)."""
-    workdir, log, proc = request.config._tiny_study
-    returncode = proc.wait()
-    log.close()
-    if returncode != 0:
-        pytest.fail(f"snakemake failed ({returncode}):\n{(workdir.parent / 'tiny_study.log').read_text()[-6000:]}")
-    return workdir / "results"
+    shared = _shared_tmp(request.config)
+    status = shared / "tiny_study.returncode"
+    if getattr(request.config, "_tiny_study", None) and not status.exists():
+        _finish_tiny_study(request.config)
+    waited = 0
+    while not status.exists() and waited < TINY_WAIT_S:  # another worker builds it
+        time.sleep(1)
+        waited += 1
+    if not status.exists():
+        pytest.fail(f"the tiny study did not finish within {TINY_WAIT_S} s: {shared / 'tiny_study.log'}")
+    if status.read_text() != "0":
+        pytest.fail(f"snakemake failed ({status.read_text()}):\n{(shared / 'tiny_study.log').read_text()[-6000:]}")
+    return shared / "tiny_study" / "results"
 
 
 def run_as_written(workdir: Path, command: str, check: bool = True) -> subprocess.CompletedProcess:
