@@ -266,15 +266,23 @@ MASKS = {
 }
 
 
+def checked_and_loaded(tmp_path, which: str, write) -> tuple[np.ndarray, np.ndarray]:
+    """A one-pair folder whose image or mask (`which`: "images" or "masks") `write` wrote in place of
+    im0.png (under the name it chose: a .tif, say), passed through the folder check, then read as the
+    dataset rule reads it: (image, mask)."""
+    data = pair_folder(tmp_path, n=1)
+    folder = Path(data["folder"][which])
+    (folder / "im0.png").unlink()
+    write(folder / "im0.png")
+    pair = {kind: Path(data["folder"][kind]) / "im0.png" for kind in ("images", "masks")}
+    pair[which] = next(folder.iterdir())
+    check_folder(data)
+    return load_folder_pair(pair["images"], pair["masks"], (24, 32))
+
+
 @pytest.mark.parametrize("name", MASKS)
 def test_masks_of_every_colour_and_depth_keep_their_foreground(tmp_path, name):
-    data = pair_folder(tmp_path, n=1)
-    masks = Path(data["folder"]["masks"])
-    (masks / "im0.png").unlink()
-    MASKS[name](masks / "im0.png")
-    mask_path = next(masks.iterdir())
-    check_folder(data)
-    _, mask = load_folder_pair(Path(data["folder"]["images"]) / "im0.png", mask_path, (24, 32))
+    _, mask = checked_and_loaded(tmp_path, "masks", MASKS[name])
     assert mask.sum() == FOREGROUND.sum() == 192 and (mask.astype(bool) == FOREGROUND).all()
 
 
@@ -331,13 +339,7 @@ IMAGES = {
 
 @pytest.mark.parametrize("name", IMAGES)
 def test_images_of_every_depth_are_scaled_by_their_range(tmp_path, name):
-    data = pair_folder(tmp_path, n=1)
-    images = Path(data["folder"]["images"])
-    (images / "im0.png").unlink()
-    IMAGES[name](images / "im0.png")
-    image_path = next(images.iterdir())
-    check_folder(data)
-    image, _ = load_folder_pair(image_path, Path(data["folder"]["masks"]) / "im0.png", (24, 32))
+    image, _ = checked_and_loaded(tmp_path, "images", IMAGES[name])
     assert (image == GREY[..., None]).all(), np.abs(image.astype(int) - GREY[..., None]).max()
 
 

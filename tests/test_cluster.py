@@ -42,15 +42,16 @@ SAME_COLUMNS = ["error", "dice", "dice_eager", "dice_images", "best_val_dice", "
                 "nonzero_numbers", "params_eager", "fidelity_max_abs", "graph_signature", "update_dice"]
 
 
+TINY = yaml.safe_load((ROOT / "config" / "tiny.yaml").read_text())
+
+
 def tiny_models() -> dict[str, list[str]]:
-    config = yaml.safe_load((ROOT / "config" / "tiny.yaml").read_text())
-    return with_controls(config["methods"], config["model"])
+    return with_controls(TINY["methods"], TINY["model"])
 
 
 def tiny_benchmarks() -> int:
     """The tiny study's benchmark jobs (and summary rows): every model on every format, on the host."""
-    formats = yaml.safe_load((ROOT / "config" / "tiny.yaml").read_text())["formats"]
-    return sum(len(levels) for levels in tiny_models().values()) * len(formats)
+    return sum(len(levels) for levels in tiny_models().values()) * len(TINY["formats"])
 
 
 def documented_cluster_command() -> str:
