@@ -37,15 +37,29 @@ def tiny_dataset(tmp_path_factory) -> Path:
     return d / "dataset.npz"
 
 
-@pytest.fixture
-def tiny_checkpoint(tmp_path) -> Path:
-    """An untrained baseline checkpoint of the tiny UNet."""
+def save_tiny_checkpoint(path: Path) -> Path:
+    """Writes an untrained baseline checkpoint of the tiny UNet (seed 0) at `path`."""
     torch.manual_seed(0)
     model = UNet(UNetConfig.from_dict(TINY_UNET)).eval()
-    path = tmp_path / "model.pt"
     save_checkpoint(path, method="baseline", level="dense", arch=get_method("baseline")("dense").arch(model), model=model,
                     meta={"seed": 0})
     return path
+
+
+@pytest.fixture
+def tiny_checkpoint(tmp_path) -> Path:
+    """An untrained baseline checkpoint of the tiny UNet."""
+    return save_tiny_checkpoint(tmp_path / "model.pt")
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Tiny tensors: one intra-op thread for a module's tests (`pytestmark = pytest.mark.usefixtures(...)`).
+    Two OpenMP threads on a busy 2-core machine turn a 2 ms forward into a 1 s one."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def snakemake(workdir: Path, *args, config="config/tiny.yaml", check=True):

@@ -162,17 +162,10 @@ def test_two_checkouts_at_different_paths_write_the_same_bytes(tiny_checkpoint, 
 def ptl_update(tmp_path_factory, tiny_dataset):
     """An untrained tiny baseline exported once for this module as a whole file and as its weights-only update
     (program and weights file): the folder, the checkpoint, the update's files and the export record."""
-    from frbench.checkpoint import save_checkpoint
-    from frbench.methods import get_method
-
-    from conftest import TINY_UNET
+    from conftest import save_tiny_checkpoint
 
     d = tmp_path_factory.mktemp("ptl_update")
-    torch.manual_seed(0)
-    model = UNet(UNetConfig.from_dict(TINY_UNET)).eval()
-    ckpt = d / "model.pt"
-    save_checkpoint(ckpt, method="baseline", level="dense", arch=get_method("baseline")("dense").arch(model), model=model,
-                    meta={"seed": 0})
+    ckpt = save_tiny_checkpoint(d / "model.pt")
     update = UpdateFiles(d / "update" / "program.ptl", d / "update" / "weights_ptl.bin")
     update.program.parent.mkdir()
     record = export_model(key=KEY, checkpoint=ckpt, data=tiny_dataset, out=d / "model.ptl",

@@ -39,15 +39,7 @@ from frbench.fr import (
 )
 from frbench.models import UNet, UNetConfig
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one intra-op thread. Two OpenMP threads on a busy 2-core machine
-    turn a 2 ms forward into a 1 s one."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny tensors: one thread (conftest)
 
 
 PAPER_STYLE = UNetConfig.from_dict(dict(width=8, depth=3, bias=False, norm_affine=False, norm_running_stats=False))

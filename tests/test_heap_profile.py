@@ -23,12 +23,7 @@ from conftest import TINY_UNET
 CHANNELS = 96  # one 96->96 3x3 conv: 83,040 float32 numbers, 332,160 bytes of weights
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny tensors: one thread (conftest)
 
 
 def _convs(n: int) -> nn.Module:

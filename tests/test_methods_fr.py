@@ -20,13 +20,7 @@ from frbench.report.summary import add_baseline_ratios
 
 from conftest import TINY_UNET
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # tiny tensors: one thread (conftest)
 
 
 PARAMS = {"schedule": "step", "gamma": 0.95, "min_kept_conv": 8, "min_kept_linear": 16}
