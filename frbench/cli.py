@@ -91,7 +91,7 @@ def cmd_bench_one(a):
 
 def cmd_summarize(a):
     from .io import atomic_write_text
-    from .report import gather
+    from .report.summary import gather
 
     results = gather(a.bench, a.exports, a.trains)
     atomic_write_text(a.samples, results.samples.to_csv(index=False))
@@ -126,7 +126,7 @@ def cmd_report(a):
     from .advice import snakemake_command
     from .io import atomic_write_json, atomic_write_text
     from .provenance import collect
-    from .report import render_report
+    from .report.html import render_report
     from .report.tables import read_optional_csv
 
     summary = pd.read_csv(a.summary)

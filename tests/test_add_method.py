@@ -2,10 +2,12 @@
 
 The README's section "Adding a compression method" holds the module of each of two methods and their
 config entries. This test copies the repository (the package, the workflow, the configs and the
-.gitignore) into a git repository of its own, writes the blocks there as a user would, and runs the tiny
-study with the copy first on the Python path (a user's checkout is installed in editable mode instead;
-the README says both). `git status` on the copy then says what following the recipe changed: the two
-modules and the config, and nothing else, before the run and after it. Both methods must come out of
+.gitignore) into a git repository of its own, writes the blocks there as a user would, and runs the
+workflow with the copy first on the Python path (a user's checkout is installed in editable mode instead;
+the README says both) on a copy of the finished tiny study: the recipe adds methods to a study that has
+run, and what is trained already (the baseline and its fine-tuned control) is reused, not redone.
+`git status` on the copy then says what following the recipe changed: the two modules and the config,
+and nothing else, before the run and after it. Both methods must come out of
 the other end: `clustering`, which compresses a trained model with the `finetune` budget and declares
 facts of its own export, and `distill`, which trains from scratch with the `train` budget and takes
 another model of the study, the trained baseline, as its input (`teacher`), with a loss hook and a
@@ -56,7 +58,7 @@ def status(repo) -> set[str]:
 
 
 @pytest.mark.slow
-def test_methods_added_by_the_recipe_reach_the_summary_and_the_report(tmp_path):
+def test_methods_added_by_the_recipe_reach_the_summary_and_the_report(tiny_study, tmp_path):
     repo = tmp_path / "repo"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "results", ".snakemake")
     for part in ("frbench", "workflow", "config"):
@@ -92,15 +94,22 @@ def test_methods_added_by_the_recipe_reach_the_summary_and_the_report(tmp_path):
     assert re.search(r"^clustering\tmethod\tfinetune budget\tcompresses its input 'start'\ttrained$", listed.stdout,
                      flags=re.M)
     assert re.search(r"^distill\tmethod\ttrain budget\tbuilds its model afresh\ttrained$", listed.stdout, flags=re.M)
-    # a working directory of its own, as tests/test_workflow.py runs the tiny study: run from the repository
-    # root, snakemake would merge the Snakefile's config/config.yaml (every default method) under tiny.yaml
+    # a working directory of its own, as tests/test_workflow.py runs the tiny study (run from the repository
+    # root, snakemake would merge the Snakefile's config/config.yaml, every default method, under tiny.yaml):
+    # a copy of the finished tiny study, with snakemake's records and modification times
     workdir = tmp_path / "study"
+    shutil.copytree(tiny_study.parent, workdir, symlinks=True)
+    results = workdir / "results"
+    trained = {m: (results / "models" / m / "dense" / "seed0" / "model.pt").stat().st_mtime_ns  # not rewritten
+               for m in ("baseline", "baseline_ft")}
     proc = subprocess.run([sys.executable, "-m", "snakemake", "all", "--cores", "2", "--snakefile",
                            str(repo / "workflow" / "Snakefile"), "--directory", str(workdir), "--configfile",
                            str(repo / "config" / "tiny.yaml")], cwd=repo, env=env, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-5000:]
     assert status(repo) == recipe  # the run wrote nothing into the checkout
-    results = workdir / "results"
+    ran = set(re.findall(r"^\s+wildcards: .*?\bmethod=([^,\s]+)", proc.stdout + proc.stderr, flags=re.M))
+    assert ran and ran <= {*MODULES, "small_dense"}, ran  # the new methods' jobs and their control's alone
+    assert trained == {m: (results / "models" / m / "dense" / "seed0" / "model.pt").stat().st_mtime_ns for m in trained}
 
     rows = {(r["method"], r["level"]): r for r in csv.DictReader((results / "summary.csv").open())}
     student = json.loads((results / "models" / "distill" / levels["distill"] / "seed0" / "train.json").read_text())

@@ -19,9 +19,9 @@ import markupsafe
 import pandas as pd
 import pytest
 
-from frbench.report import render_report, seed_table
 from frbench.report.figures import FIGURES, Tables, draw, figure_names, pareto_front, write_figures
-from frbench.report.html import fmt_num
+from frbench.report.html import fmt_num, render_report
+from frbench.report.pooling import seed_table
 from frbench.report.tables import ANSWERS, COMPARISON, PAPER, comparison, paper_table, printed, write_latex
 
 from conftest import ROOT

@@ -5,9 +5,9 @@ import matplotlib
 import pandas as pd
 import pytest
 
-from frbench.report import render_report
 from frbench.report.decisions import COLUMNS as ANSWER_COLUMNS
 from frbench.report.figures import Tables, draw, figure_names
+from frbench.report.html import render_report
 from frbench.report.runtimes import DICE_TOLERANCE, runtime_table
 
 from conftest import ROOT

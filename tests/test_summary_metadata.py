@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from frbench.bench.result import empty_result
-from frbench.report import render_report, seed_table
-from frbench.report.summary import gather, metadata_warnings, mixed_metadata
+from frbench.report.html import render_report
+from frbench.report.summary import gather, metadata_warnings, mixed_metadata, seed_table
 from frbench.report.tables import COMPARISON_COLUMNS, comparison
 
 from conftest import ROOT

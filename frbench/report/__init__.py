@@ -1,6 +1,6 @@
-"""Aggregation (summary.csv) and the HTML report."""
+"""Aggregation (summary.csv), the answer and the HTML report.
 
-from .html import render_report
-from .summary import gather, seed_table
-
-__all__ = ["gather", "render_report", "seed_table"]
+Import the module that does the job (`frbench.report.summary`, `.html`, ...): this package imports
+nothing, because the workflow reads `frbench.report.figure_names` while Snakemake parses it, on every
+run, and the report's modules bring pandas, scipy and matplotlib (about two seconds).
+"""
