@@ -3,6 +3,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -100,29 +101,34 @@ def pytest_collection_modifyitems(session, config, items):
     items[:] = [item for item in items if item not in later] + later
     if os.environ.get("PYTEST_XDIST_WORKER", TINY_WORKER) != TINY_WORKER:
         return
-    workdir = _shared_tmp(config) / "tiny_study"
-    workdir.mkdir()
-    log = open(workdir.parent / "tiny_study.log", "w")  # noqa: SIM115  (closed when the study ends)
-    config._tiny_study = (log, subprocess.Popen(_tiny_study_command(workdir), cwd=ROOT, stdout=log,
-                                                stderr=subprocess.STDOUT, text=True))
+    shared = _shared_tmp(config)
+    (shared / "tiny_study").mkdir()
+    log = open(shared / "tiny_study.log", "w")  # noqa: SIM115  (closed when the study ends)
+    proc = subprocess.Popen(_tiny_study_command(shared / "tiny_study"), cwd=ROOT, stdout=log,
+                            stderr=subprocess.STDOUT, text=True)
+    # its exit status is written the moment it ends, for every worker, whatever test this one is running
+    waiter = threading.Thread(target=_write_status_when_done, args=(proc, log, shared), daemon=True)
+    waiter.start()
+    config._tiny_study = (proc, waiter)
 
 
-def _finish_tiny_study(config) -> None:
-    """Wait for the study this process started and write its exit status where every worker reads it."""
-    log, proc = config._tiny_study
+def _write_status_when_done(proc: subprocess.Popen, log, shared: Path) -> None:
     returncode = proc.wait()
     log.close()
-    (_shared_tmp(config) / "tiny_study.returncode").write_text(str(returncode))
+    status = shared / "tiny_study.returncode"
+    (shared / "tiny_study.returncode.tmp").write_text(str(returncode))
+    (shared / "tiny_study.returncode.tmp").replace(status)  # whole when it exists
 
 
 def pytest_sessionfinish(session, exitstatus):
     """A study still building when this process ends is stopped (no test read it: -x, an interrupt), or
     awaited under xdist, where another worker may still read it."""
     started = getattr(session.config, "_tiny_study", None)
-    if started and started[1].poll() is None:
+    if started and started[0].poll() is None:
         if exitstatus == pytest.ExitCode.INTERRUPTED or not os.environ.get("PYTEST_XDIST_WORKER"):
-            started[1].kill()
-        _finish_tiny_study(session.config)
+            started[0].kill()
+    if started:
+        started[1].join()
 
 
 @pytest.fixture(scope="session")
@@ -132,10 +138,8 @@ def tiny_study(request) -> Path:
     a finished study (tests/test_workflow.py, test_reliability.py, test_bad_input.py ...)."""
     shared = _shared_tmp(request.config)
     status = shared / "tiny_study.returncode"
-    if getattr(request.config, "_tiny_study", None) and not status.exists():
-        _finish_tiny_study(request.config)
     waited = 0
-    while not status.exists() and waited < TINY_WAIT_S:  # another worker builds it
+    while not status.exists() and waited < TINY_WAIT_S:  # this worker's thread or another worker writes it
         time.sleep(1)
         waited += 1
     if not status.exists():

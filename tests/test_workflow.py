@@ -192,24 +192,25 @@ def test_report_is_self_contained_and_shows_the_rows(tiny_study):
 
 
 @pytest.mark.slow
-def test_figures_target_redraws_from_results_alone(tiny_study):
-    """`snakemake figures` on existing results: only the figures job, no training or benchmark."""
-    import shutil
-
-    shutil.rmtree(tiny_study / "figures")
-    plan = snakemake(tiny_study.parent, "figures", "--dry-run")
+def test_figures_target_redraws_from_results_alone(tiny_study, tmp_path):
+    """`snakemake figures` on existing results: only the figures job, no training or benchmark (on a copy:
+    the other tests read the session's study while this one runs)."""
+    workdir = finished_copy(tiny_study, tmp_path)
+    shutil.rmtree(workdir / "results" / "figures")
+    plan = snakemake(workdir, "figures", "--dry-run")
     jobs = re.findall(r"^(\w+)\s+(\d+)$", plan.stdout, flags=re.M)
     assert dict(jobs) == {"figures": "1", "total": "1"}, plan.stdout
-    snakemake(tiny_study.parent, "figures")
+    snakemake(workdir, "figures")
     for name in ("dice_vs_size", "dice_vs_latency", "latency_distributions", "peak_memory", "training_curves"):
-        assert (tiny_study / "figures" / f"{name}.pdf").stat().st_size > 1000
-    assert "\\begin{tabular}" in (tiny_study / "figures" / "paper_table.tex").read_text()
+        assert (workdir / "results" / "figures" / f"{name}.pdf").stat().st_size > 1000
+    assert "\\begin{tabular}" in (workdir / "results" / "figures" / "paper_table.tex").read_text()
 
 
 @pytest.mark.slow
-def test_snakemake_report(tiny_study):
-    snakemake(tiny_study.parent, "--report", "results/snakemake_report.zip")
-    assert (tiny_study / "snakemake_report.zip").stat().st_size > 10_000
+def test_snakemake_report(tiny_study, tmp_path):
+    workdir = finished_copy(tiny_study, tmp_path)
+    snakemake(workdir, "--report", "results/snakemake_report.zip")
+    assert (workdir / "results" / "snakemake_report.zip").stat().st_size > 10_000
 
 
 @pytest.mark.slow
