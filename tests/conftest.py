@@ -81,6 +81,10 @@ def _tiny_study_command(workdir: Path) -> list[str]:
 # The tiny study is built once per session, by the first pytest-xdist worker (or pytest itself without
 # xdist), in a folder every worker reads; the others wait for the file that holds its exit status.
 TINY_WORKER = "gw0"
+# The tests run beside the study at a lower priority than it: the study is the session's longest chain
+# (every test that reads it waits for it), and it runs its benchmarks one at a time, so given the CPU it
+# wants it finishes sooner, and no worker sits waiting for it while the others' tests hold the cores.
+TESTS_NICENESS = 5
 TINY_WAIT_S = 3600
 
 
@@ -99,8 +103,12 @@ def pytest_collection_modifyitems(session, config, items):
     if not later or config.option.collectonly:
         return
     items[:] = [item for item in items if item not in later] + later
-    if os.environ.get("PYTEST_XDIST_WORKER", TINY_WORKER) != TINY_WORKER:
-        return
+    if os.environ.get("PYTEST_XDIST_WORKER", TINY_WORKER) == TINY_WORKER:
+        _start_tiny_study(config)
+    os.nice(TESTS_NICENESS)  # after the study started: it keeps the default priority
+
+
+def _start_tiny_study(config) -> None:
     shared = _shared_tmp(config)
     (shared / "tiny_study").mkdir()
     log = open(shared / "tiny_study.log", "w")  # noqa: SIM115  (closed when the study ends)
