@@ -88,7 +88,7 @@ TESTS_NICENESS = 5
 TINY_WAIT_S = 3600
 
 
-def _shared_tmp(config) -> Path:
+def shared_tmp(config) -> Path:
     """The session's temporary folder that every xdist worker shares (each worker's basetemp is in it)."""
     base = config._tmp_path_factory.getbasetemp()
     return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
@@ -109,7 +109,7 @@ def pytest_collection_modifyitems(session, config, items):
 
 
 def _start_tiny_study(config) -> None:
-    shared = _shared_tmp(config)
+    shared = shared_tmp(config)
     (shared / "tiny_study").mkdir()
     log = open(shared / "tiny_study.log", "w")  # noqa: SIM115  (closed when the study ends)
     proc = subprocess.Popen(_tiny_study_command(shared / "tiny_study"), cwd=ROOT, stdout=log,
@@ -144,7 +144,7 @@ def tiny_study(request) -> Path:
     """The tiny study (config/tiny.yaml) run once per session through snakemake, started when the
     tests were collected (`pytest_collection_modifyitems`): its results folder. Shared by the tests of
     a finished study (tests/test_workflow.py, test_reliability.py, test_bad_input.py ...)."""
-    shared = _shared_tmp(request.config)
+    shared = shared_tmp(request.config)
     status = shared / "tiny_study.returncode"
     waited = 0
     while not status.exists() and waited < TINY_WAIT_S:  # this worker's thread or another worker writes it

@@ -17,11 +17,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from filelock import FileLock
 
 from frbench.io import atomic_path, atomic_write_bytes
 from frbench.methods import with_controls
 
-from conftest import ROOT, run_as_written, snakemake
+from conftest import ROOT, run_as_written, shared_tmp, snakemake
 
 SNAKEFILE = ROOT / "workflow" / "Snakefile"
 HOLD = ROOT / "tests" / "hold"  # sitecustomize.py: holds a job in the stage an interrupt test names
@@ -59,13 +60,17 @@ def stable_rows(workdir: Path) -> list[dict]:
         return [{k: row[k] for k in STABLE} for row in csv.DictReader(f)]
 
 
-@pytest.fixture(scope="module")
-def reference_study(tmp_path_factory):
-    """An uninterrupted micro study: what every interrupted one must end equal to."""
-    d = tmp_path_factory.mktemp("uninterrupted")
-    config = micro_config(d)
-    run(d, config, "all")
-    return d, config
+@pytest.fixture(scope="session")
+def reference_study(request):
+    """An uninterrupted micro study: what every interrupted one must end equal to. Built once for the
+    session in the folder every xdist worker shares (the first worker to ask builds it, under a lock; the
+    others wait for it), and only read: a test that changes it works on a copy."""
+    d = shared_tmp(request.config) / "uninterrupted"
+    with FileLock(d.with_suffix(".lock")):
+        if not (d / "results" / "report.html").exists():
+            d.mkdir(exist_ok=True)
+            run(d, micro_config(d), "all")
+    return d, d / "micro.yaml"
 
 
 # A shell starts a background job (`make test &`, `nohup`) with SIGINT ignored, and an ignored signal stays
@@ -121,8 +126,9 @@ def test_interrupted_study_resumes_to_the_same_results(reference_study, tmp_path
 @pytest.mark.slow
 def test_damaged_files_become_error_rows_and_the_report_builds(reference_study, tmp_path):
     ref_dir, _ = reference_study
+    shutil.copytree(ref_dir, tmp_path, dirs_exist_ok=True)  # seed 0 done, with snakemake's records and mtimes
     config = micro_config(tmp_path, seeds=[0, 1])
-    run(tmp_path, config, "all")
+    run(tmp_path, config, "all")  # seed 1's jobs, then the tables
     ckpt = tmp_path / "results/models/baseline/dense/seed1/model.pt"
     ckpt.write_bytes(ckpt.read_bytes()[:1000])  # truncated checkpoint
     model = tmp_path / "results/export/baseline/dense/seed0/model.ptl"
