@@ -1,5 +1,6 @@
 import copy
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -155,6 +156,13 @@ def tiny_study(request) -> Path:
     if status.read_text() != "0":
         pytest.fail(f"snakemake failed ({status.read_text()}):\n{(shared / 'tiny_study.log').read_text()[-6000:]}")
     return shared / "tiny_study" / "results"
+
+
+def finished_copy(tiny_study: Path, tmp_path: Path) -> Path:
+    """A copy of the finished tiny study in `tmp_path / "study"` (results and snakemake's records,
+    modification times kept): what a test that changes a finished study works on."""
+    shutil.copytree(tiny_study.parent, tmp_path / "study", symlinks=True)
+    return tmp_path / "study"
 
 
 def run_as_written(workdir: Path, command: str, check: bool = True) -> subprocess.CompletedProcess:

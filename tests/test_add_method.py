@@ -26,7 +26,7 @@ import textwrap
 import pytest
 import yaml
 
-from conftest import ROOT
+from conftest import ROOT, finished_copy
 
 SECTION = "## Adding a compression method"
 MODULES = {"clustering", "distill"}
@@ -97,8 +97,7 @@ def test_methods_added_by_the_recipe_reach_the_summary_and_the_report(tiny_study
     # a working directory of its own, as tests/test_workflow.py runs the tiny study (run from the repository
     # root, snakemake would merge the Snakefile's config/config.yaml, every default method, under tiny.yaml):
     # a copy of the finished tiny study, with snakemake's records and modification times
-    workdir = tmp_path / "study"
-    shutil.copytree(tiny_study.parent, workdir, symlinks=True)
+    workdir = finished_copy(tiny_study, tmp_path)
     results = workdir / "results"
     trained = {m: (results / "models" / m / "dense" / "seed0" / "model.pt").stat().st_mtime_ns  # not rewritten
                for m in ("baseline", "baseline_ft")}

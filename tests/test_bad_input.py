@@ -33,7 +33,7 @@ from frbench.report.summary import add_baseline_ratios
 from frbench.report.tables import COMPARISON, comparison, printed
 from frbench.train import segmentation_loss
 
-from conftest import ROOT, run_as_written
+from conftest import ROOT, finished_copy, run_as_written
 
 SCHEMA = str(ROOT / "workflow" / "schemas" / "config.schema.yaml")
 TINY = yaml.safe_load((ROOT / "config" / "tiny.yaml").read_text())
@@ -448,13 +448,6 @@ def test_the_tables_print_unknown_and_flag_it(tmp_path):
 # --- on a finished study: refused before any job, nothing lost; advice that works -------------------
 
 
-def study_copy(tiny_study: Path, tmp_path: Path) -> Path:
-    """A copy of the finished tiny study, its snakemake records and mtimes kept."""
-    work = tmp_path / "study"
-    shutil.copytree(tiny_study.parent, work, symlinks=True)
-    return work
-
-
 def snapshot(work: Path) -> dict[str, tuple[str, int]]:
     """Every result file, with its sha256 and modification time."""
     return {str(p.relative_to(work)): (sha256_of(p), p.stat().st_mtime_ns)
@@ -496,7 +489,7 @@ def bad_config(work: Path, **changes) -> Path:
 @pytest.mark.parametrize("case", ["size and depth", "image cut short", "mask cut short", "red mask folder passes",
                                   "a plan that cannot fit", "a decompression bomb", "a float image past 1"])
 def test_refused_before_any_job_and_nothing_lost(tiny_study, tmp_path, case):
-    work = study_copy(tiny_study, tmp_path)
+    work = finished_copy(tiny_study, tmp_path)
     before = snapshot(work)
     if case == "size and depth":
         config, names = bad_config(work, **{"data.size": [8, 8], "model.depth": 4}), ["data.size", "model.depth"]
@@ -543,7 +536,7 @@ def test_files_changed_after_they_were_written_are_refused_and_nothing_else_chan
     re-saved with its weights halved (a sound checkpoint of another model). Each becomes an error row naming
     the file, its record and the command that rebuilds them; no result file but those of the two rows and the
     summary tables made from them is written (the report is left out of the run: it only shows the rows)."""
-    work = study_copy(tiny_study, tmp_path)
+    work = finished_copy(tiny_study, tmp_path)
     exported = work / "results/export/baseline/dense/seed0/model.ptl"
     shutil.copyfile(exported.parent / "update/program.ptl", exported)
     weights = exported.parent / "update/weights_ptl.bin"
@@ -579,7 +572,7 @@ def test_a_damaged_checkpoints_advice_rebuilds_the_row(tiny_study, tmp_path, dam
     (deleting the file and running `all` would not: snakemake leaves a missing intermediate file
     alone while what was made from it exists). The command is the same for either damage, and is run
     for one of them."""
-    work = study_copy(tiny_study, tmp_path)
+    work = finished_copy(tiny_study, tmp_path)
     key = ("fr", "r0.05")
     before = rows(work)[key]
     ckpt = work / "results/models/fr/r0.05/seed0/model.pt"
@@ -615,7 +608,7 @@ def test_a_failed_baseline_leaves_other_rows_unknown(tiny_study, tmp_path):
     """The baseline's .ptl damaged: its benchmark fails, and the rows compared with it say "unknown",
     never "vs own dense" (the issue: FR's rows switched to ratios against their own dense network, and
     the report called them the paper's released model)."""
-    work = study_copy(tiny_study, tmp_path)
+    work = finished_copy(tiny_study, tmp_path)
     model = work / "results/export/baseline/dense/seed0/model.ptl"
     model.write_bytes(b"\0" * 64)
     run(work, f"snakemake --cores 2 all --configfile {ROOT / 'config' / 'tiny.yaml'}")

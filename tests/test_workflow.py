@@ -13,7 +13,7 @@ import yaml
 
 from frbench.methods import with_controls
 
-from conftest import ROOT, SNAKEMAKE, snakemake  # the tiny_study fixture is in conftest.py
+from conftest import ROOT, SNAKEMAKE, finished_copy, snakemake  # the tiny_study fixture is in conftest.py
 
 
 def tiny_models() -> dict[str, list[str]]:
@@ -98,12 +98,6 @@ def test_a_chain_of_two_methods_has_its_row_and_its_control_in_the_summary_and_t
     assert record["arch"]["start"]["method"] == "prune_structured"  # rebuilt on the pruned network's shape
     html = (tiny_study / "report.html").read_text()
     assert '<td class="t">prune_structured+quantize</td>' in html and "vs baseline_ft+quantize/dense+int8" in html
-
-
-def finished_copy(tiny_study, tmp_path):
-    """A copy of the finished tiny study (results and snakemake's records, modification times kept)."""
-    shutil.copytree(tiny_study.parent, tmp_path / "study", symlinks=True)
-    return tmp_path / "study"
 
 
 def planned(workdir, config=ROOT / "config" / "tiny.yaml") -> dict[str, set[str]]:
