@@ -3,6 +3,8 @@ the `finetune` budget, and the small dense UNet whose stored numbers match an FR
 
 import json
 import math
+import subprocess
+import sys
 import warnings
 
 import pytest
@@ -15,7 +17,7 @@ from frbench.methods import control_of, get_method, load_model, with_controls
 from frbench.methods.small_dense import TOLERANCE, matched_config, parse_level, stored_numbers
 from frbench.models import UNet, UNetConfig
 
-from conftest import TINY_UNET
+from conftest import ROOT, TINY_UNET
 
 DEFAULT_UNET = {"width": 8, "depth": 3}
 
@@ -75,6 +77,18 @@ def test_fr_control_count_is_what_the_exported_file_stores(tmp_path, tiny_datase
         exported = export_model(key={"method": "fr", "level": "r0.05", "seed": 0, "fmt": "ptl"}, checkpoint=str(out),
                                 data=str(tiny_dataset), out=str(tmp_path / "fr.ptl"), record_out=str(tmp_path / "e.json"))
     assert train["role"] == "method" and train["control"] == f"small_dense/n{exported['stored_numbers']}"
+
+
+def test_a_studys_checks_build_fr_on_meta_tensors_without_torchs_python_references():
+    """Every snakemake start validates the study, which builds each FR level's network on the meta device
+    (its control's count, its schedule's reach). Built with `*_like` factories or a random draw, those go
+    through torch's Python references, which import sympy and torch._dynamo: two seconds of CPU a start.
+    Checked in a fresh process, where nothing else has imported them."""
+    code = ("import sys, yaml; from frbench.config import validate_study; "
+            "validate_study(yaml.safe_load(open('config/config.yaml'))); "
+            "print(sorted(m for m in ('sympy', 'torch._dynamo') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]", proc.stdout
 
 
 def test_baseline_ft_fine_tunes_the_baseline_with_the_finetune_budget(tmp_path, tiny_dataset, tiny_checkpoint):

@@ -41,11 +41,16 @@ class _FRMixin:
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        coeffs = torch.empty_like(self.weight).normal_(0.0, INIT_STD)
+        # torch.empty and torch.ones, not *_like, and no draw on the meta device (a model built for its shapes
+        # alone, as a study's checks do at every snakemake start): there, those go through torch's Python
+        # references, whose imports (sympy, torch._dynamo) cost two seconds of CPU
+        coeffs = torch.empty(self.weight.shape, dtype=self.weight.dtype, device=self.weight.device)
+        if coeffs.device.type != "meta":
+            coeffs.normal_(0.0, INIT_STD)
         del self.weight
         self.coeffs = nn.Parameter(coeffs)
         self.register_buffer("kept", torch.tensor(coeffs.numel(), dtype=torch.long))
-        self.register_buffer("mask", torch.ones_like(coeffs, dtype=torch.bool), persistent=False)
+        self.register_buffer("mask", torch.ones(coeffs.shape, dtype=torch.bool, device=coeffs.device), persistent=False)
         self.block = tuple(coeffs.shape)  # a leading block that holds every kept coefficient
         self._bases = None  # the DCT rows etc. for `block` (dense_weight): rebuilt when block, dtype or device change
         self._head_mask = None  # mask[block] as coeffs.dtype: rebuilt when the mask changes
