@@ -22,6 +22,13 @@ ROOT = Path(__file__).resolve().parents[1]
 # A dataset folder's check remembers the files it decoded (frbench.data.verified) in the user's cache
 # folder; the tests, and the snakemake runs they start, keep theirs apart, for this session only.
 os.environ.setdefault("FRBENCH_CACHE_DIR", tempfile.mkdtemp(prefix="frbench-test-cache-"))
+# The suite runs two workers beside the tiny study on a 2-core machine. OpenMP's default (a thread waiting
+# for work spins before it sleeps) then burns CPU time the other processes need: the reference model's
+# export with two threads beside two busy processes took 29-36 s of CPU with it, 12.5 s with PASSIVE, and
+# less wall time too (alone on the machine: 14.3 and 12.6 s). Read when a process loads OpenMP (importing
+# torch): the processes the tests start inherit it, and so do the xdist workers, started after the
+# controller has read this file.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
 TINY_DATA = {
