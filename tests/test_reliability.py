@@ -32,10 +32,13 @@ STABLE = ["method", "level", "seed", "fmt", "device", "error", "dice", "dice_eag
 
 
 def micro_config(tmp_path: Path, **changes) -> Path:
-    """The tiny study cut to the baseline and one format, so that a study takes seconds."""
+    """The tiny study cut to the baseline and one format, without the weights-only update's second
+    benchmark worker (the tiny study's own; tests/test_bad_input.py damages its files), so that a study
+    takes seconds."""
     config = yaml.safe_load((ROOT / "config" / "tiny.yaml").read_text())
     config["methods"] = {"baseline": {"levels": ["dense"]}}
     config["formats"] = ["ptl"]
+    config["bench"]["weights_update"] = False
     config["train"]["epochs"] = 3
     config.update(changes)
     path = tmp_path / "micro.yaml"
