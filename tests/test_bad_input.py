@@ -572,8 +572,8 @@ def test_a_damaged_checkpoints_advice_rebuilds_the_row(tiny_study, tmp_path, dam
     (deleting the file and running `all` would not: snakemake leaves a missing intermediate file
     alone while what was made from it exists). The command is the same for either damage, and is run
     for one of them. The study is the tiny one on `.ptl` alone (its config a file of the copy, which the
-    command then names): how a damaged checkpoint is found and rebuilt does not depend on the format, and
-    FR's `.onnx` export and benchmark would double the rebuild's time."""
+    command then names): how a damaged checkpoint is found and rebuilt does not depend on the format, so
+    the rebuild leaves out FR's `.onnx` export and benchmark."""
     work = finished_copy(tiny_study, tmp_path)
     config = "tiny_ptl.yaml"  # in the study's folder, where the commands run
     (work / config).write_text(yaml.safe_dump({**TINY, "formats": ["ptl"]}))

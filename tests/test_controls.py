@@ -82,7 +82,7 @@ def test_fr_control_count_is_what_the_exported_file_stores(tmp_path, tiny_datase
 def test_a_studys_checks_build_fr_on_meta_tensors_without_torchs_python_references():
     """Every snakemake start validates the study, which builds each FR level's network on the meta device
     (its control's count, its schedule's reach). Built with `*_like` factories or a random draw, those go
-    through torch's Python references, which import sympy and torch._dynamo: two seconds of CPU a start.
+    through torch's Python references, which import sympy and torch._dynamo: about a second of CPU a start.
     Checked in a fresh process, where nothing else has imported them."""
     code = ("import sys, yaml; from frbench.config import validate_study; "
             "validate_study(yaml.safe_load(open('config/config.yaml'))); "

@@ -43,7 +43,7 @@ class _FRMixin:
         super().__init__(*args, **kwargs)
         # torch.empty and torch.ones, not *_like, and no draw on the meta device (a model built for its shapes
         # alone, as a study's checks do at every snakemake start): there, those go through torch's Python
-        # references, whose imports (sympy, torch._dynamo) cost two seconds of CPU
+        # references, whose imports (sympy, torch._dynamo) cost about a second of CPU
         coeffs = torch.empty(self.weight.shape, dtype=self.weight.dtype, device=self.weight.device)
         if coeffs.device.type != "meta":
             coeffs.normal_(0.0, INIT_STD)
