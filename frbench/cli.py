@@ -33,6 +33,12 @@ def _required(p, *names, type=str):
         p.add_argument(f"--{name.replace('_', '-')}", required=True, type=type)
 
 
+def _controls_arg(p):
+    p.add_argument("--controls-json", type=_json_arg, help="what each control method is, by name "
+                   "(frbench.methods.describe_controls; the workflow passes it, so that the job loads no method); "
+                   "default: read from the registry")
+
+
 def _key_args(p, *names):
     """The options that name one model: method, level, seed (an integer), fmt, device."""
     for name in names:
@@ -108,7 +114,7 @@ def cmd_answers(a):
     from .report.decisions import decide
 
     answers = decide(pd.read_csv(a.summary), pd.read_csv(a.dice), pd.read_csv(a.comparisons),
-                     budget=a.config_json["report"]["dice_budget"])
+                     budget=a.config_json["report"]["dice_budget"], descriptions=a.controls_json)
     atomic_write_text(a.out, answers.to_csv(index=False))
 
 
@@ -143,7 +149,7 @@ def cmd_report(a):
                          dice_budget=report["dice_budget"], fidelity_tolerance=report["fidelity_tolerance"],
                          curves=read_optional_csv(a.curves) if a.curves else None,
                          convergence_tolerance=report["convergence_tolerance"],
-                         report_dir=str(Path(a.out).parent))
+                         report_dir=str(Path(a.out).parent), controls=a.controls_json)
     atomic_write_text(a.out, html)
 
 
@@ -242,6 +248,7 @@ def build_parser() -> argparse.ArgumentParser:
                                        "the picks, from the study's tables")
     _required(p, "summary", "dice", "comparisons", "out")
     p.add_argument("--config-json", type=_json_arg, required=True, help='{"report": {...}}')
+    _controls_arg(p)
     p.set_defaults(func=cmd_answers)
 
     p = sub.add_parser("figures", help="draw the figures (PNG, PDF) and tables (CSV, LaTeX) from the tables")
@@ -258,6 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--figures", nargs="*", default=[], help="PNG files to embed")
     p.add_argument("--config-json", type=_json_arg, required=True, help="the whole config, as run")
     p.add_argument("--configfile", help="the config file, for the rerun line")
+    _controls_arg(p)
     p.add_argument("--provenance", required=True)
     p.add_argument("--out", required=True)
     p.set_defaults(func=cmd_report)

@@ -13,7 +13,7 @@ import yaml
 
 from frbench.methods import with_controls
 
-from conftest import ROOT, SNAKEMAKE, finished_copy, snakemake  # the tiny_study fixture is in conftest.py
+from conftest import ROOT, SNAKEMAKE, finished_copy, run_as_written, snakemake  # the tiny_study fixture is in conftest.py
 
 
 def tiny_models() -> dict[str, list[str]]:
@@ -198,6 +198,27 @@ def test_figures_target_redraws_from_results_alone(tiny_study, tmp_path):
     for name in ("dice_vs_size", "dice_vs_latency", "latency_distributions", "peak_memory", "training_curves"):
         assert (workdir / "results" / "figures" / f"{name}.pdf").stat().st_size > 1000
     assert "\\begin{tabular}" in (workdir / "results" / "figures" / "paper_table.tex").read_text()
+
+
+@pytest.mark.slow
+def test_the_answers_and_report_jobs_import_no_method_and_no_torch(tiny_study, tmp_path, monkeypatch):
+    """The workflow hands the answers and report jobs what each control is (from the registry snakemake
+    loads anyway): they import no method module, and with them no torch (about 1.5 s of CPU a job). Each
+    job is run as the workflow writes it, under Python's -X importtime, whose lines land in the job's log."""
+    workdir = finished_copy(tiny_study, tmp_path)
+    plan = snakemake(workdir, "results/report.html", "--forcerun", "answers", "--dry-run").stdout
+    commands = {job: command for command, job in
+                re.findall(r"^Shell command: (python -m frbench (\w+) .*)$", plan, flags=re.M)}
+    monkeypatch.setenv("PYTHONPROFILEIMPORTTIME", "1")
+    for job in ("answers", "report"):
+        run_as_written(workdir, commands[job])
+        log = (workdir / f"results/logs/{job}.log").read_text()
+        imported = re.findall(r"^import time:.*\|\s+([\w.]+)$", log, flags=re.M)
+        assert "pandas" in imported, job  # the log holds the job's imports
+        assert not [m for m in imported if m.split(".")[0] == "torch" or m.startswith("frbench.methods")], job
+    assert (workdir / "results/answers.csv").read_bytes() == (tiny_study / "answers.csv").read_bytes()
+    html = (workdir / "results/report.html").read_text()
+    assert "a dense UNet as small as a compressed model" in html  # small_dense, described from the registry
 
 
 @pytest.mark.slow

@@ -14,6 +14,7 @@ from ._common import PostTraining
 from ._registry import (
     Trained,
     control_of,
+    describe_controls,
     get_method,
     list_methods,
     load_model,
@@ -27,5 +28,5 @@ for _mod in pkgutil.iter_modules(__path__):
         importlib.import_module(f"{__name__}.{_mod.name}")
 
 __all__ = ["BASELINE", "ExportForm", "Hook", "Method", "MethodContext", "ModelRef", "PostTraining", "Trained",
-           "control_of", "get_method", "list_methods", "load_model", "load_trained", "register_method",
-           "with_controls"]
+           "control_of", "describe_controls", "get_method", "list_methods", "load_model", "load_trained",
+           "register_method", "with_controls"]

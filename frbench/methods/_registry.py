@@ -10,6 +10,7 @@ on a method's name: it asks the method.
 
 from __future__ import annotations
 
+import sys
 from typing import NamedTuple
 
 import torch.nn as nn
@@ -20,8 +21,8 @@ from ..contract import Method, MethodContext, ModelRef
 from ..errors import CheckpointError, ConfigError
 from ..registry import PluginRegistry
 
-__all__ = ["Trained", "control_of", "get_method", "list_methods", "load_model", "load_trained", "register_method",
-           "with_controls"]
+__all__ = ["Trained", "control_of", "describe_controls", "get_method", "list_methods", "load_model", "load_trained",
+           "register_method", "with_controls"]
 
 METHODS: PluginRegistry[type[Method]] = PluginRegistry(
     "method", Method, error=ConfigError,
@@ -45,6 +46,21 @@ def get_method(name: str) -> type[Method]:
 
 def list_methods() -> list[str]:
     return METHODS.names()
+
+
+def describe_controls() -> dict[str, str]:
+    """Every registered method whose role is "control", with what it is: the first clause of its class's
+    docstring, or of its module's where the class has none ("a dense UNet as small as a compressed model,
+    trained from scratch with the train budget"). The report says what each control is with it."""
+    out = {}
+    for name in list_methods():
+        cls = get_method(name)
+        if cls.role != "control":
+            continue
+        doc = cls.__dict__.get("__doc__") or sys.modules[cls.__module__].__doc__ or ""
+        first = " ".join(doc.split()).split(": ")[0].split(". ")[0].rstrip(".").replace("`", "")
+        out[name] = first[:1].lower() + first[1:]
+    return out
 
 
 def control_of(method: str, level: str, unet: dict, params: dict) -> ModelRef | None:

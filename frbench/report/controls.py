@@ -113,20 +113,12 @@ def holm_verdicts(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def describe_controls() -> dict[str, str]:
-    """Every registered method whose role is "control" (`frbench.methods`), with what it is: the first
-    clause of its class's docstring, or of its module's where the class has none ("a dense UNet as
-    small as a compressed model, trained from scratch with the train budget")."""
-    import sys
+def control_descriptions(given: dict[str, str] | None = None) -> dict[str, str]:
+    """The study's control methods and what each is: `given` (the workflow passes the registry's
+    `frbench.methods.describe_controls()`, so that a report job imports no method, and with them no
+    torch), else read from the registry here."""
+    if given is not None:
+        return given
+    from ..methods import describe_controls
 
-    from ..methods import get_method, list_methods
-
-    out = {}
-    for name in list_methods():
-        cls = get_method(name)
-        if cls.role != "control":
-            continue
-        doc = cls.__dict__.get("__doc__") or sys.modules[cls.__module__].__doc__ or ""
-        first = " ".join(doc.split()).split(": ")[0].split(". ")[0].rstrip(".").replace("`", "")
-        out[name] = first[:1].lower() + first[1:]
-    return out
+    return describe_controls()

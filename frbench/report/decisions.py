@@ -42,7 +42,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from .controls import GROUP, describe_controls
+from .controls import GROUP, control_descriptions
 from .pooling import seed_table
 from .power import seeds_to_decide
 from .ratios import against_own_dense
@@ -105,7 +105,7 @@ def decide(summary: pd.DataFrame, dice: pd.DataFrame, comparisons: pd.DataFrame,
     table = pd.concat([table.drop(columns="verdict").reset_index(drop=True), pd.DataFrame(rows)], axis=1)
     table = _quality(table, budget)
     table = _picks(_ratios(table))
-    described = describe_controls() if descriptions is None else descriptions
+    described = control_descriptions(descriptions)
     table["simpler"] = [simpler_alternative(r, table, described) for r in table.to_dict("records")]
     return table.reindex(columns=COLUMNS).sort_values(GROUP).reset_index(drop=True)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import jinja2
 import pandas as pd
 
-from .controls import GROUP, TEST_NAME, describe_controls
+from .controls import GROUP, TEST_NAME, control_descriptions
 from .convergence import convergence
 from .decisions import TEST_NAME as ANSWER_TEST
 from .decisions import baseline_of
@@ -73,10 +73,11 @@ def _records(df: pd.DataFrame) -> list[dict]:
 def render_report(summary: pd.DataFrame, comparisons: pd.DataFrame, answers: pd.DataFrame, figures: dict[str, Path],
                   provenance: dict, rerun: str, dice_budget: float, fidelity_tolerance: float,
                   curves: pd.DataFrame | None = None, convergence_tolerance: float = 0.01,
-                  report_dir: str | None = None) -> str:
+                  report_dir: str | None = None, controls: dict[str, str] | None = None) -> str:
     """The report from the study's tables: summary.csv, comparisons.csv, answers.csv (frbench.report.decisions)
     and curves.csv (for the baseline's convergence; none: not shown); `report_dir` is where the report is written, so
-    that its links to results/profiles/ are relative to it."""
+    that its links to results/profiles/ are relative to it; `controls`: what each control method is
+    (`frbench.methods.describe_controls`; none: read from the registry)."""
     table = comparison(summary, comparisons, fidelity_tolerance)
     # seeds pooled with differing runtime, versions or thread counts (summary.mixed_metadata): flagged per row
     mixed = table.loc[table["mixed_metadata"].notna(), [*GROUP, "mixed_metadata"]]
@@ -100,7 +101,7 @@ def render_report(summary: pd.DataFrame, comparisons: pd.DataFrame, answers: pd.
         runtimes=_records(runtimes), runtime_formats=runtime_formats, runtime_dice_tolerance=DICE_TOLERANCE,
         answer=answer_view(answers), table=_records(table), rows=_records(summary), mixed=_records(mixed),
         failed=_records(failed), unstable=_records(unstable), convergence=trained,
-        controls=describe_controls(), figures={name: _data_uri(path) for name, path in figures.items()},
+        controls=control_descriptions(controls), figures={name: _data_uri(path) for name, path in figures.items()},
         threads=threads, provenance=provenance, devices=devices, rerun=rerun, dice_budget=dice_budget,
         fidelity_tolerance=fidelity_tolerance, test_name=TEST_NAME, answer_test=ANSWER_TEST,
         reference_memory=reference_memory(summary), phone_reported=PHONE_REPORTED,

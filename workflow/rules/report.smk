@@ -36,10 +36,11 @@ rule answers:
     localrule: True
     params:
         config=json.dumps({"report": config["report"]}, sort_keys=True),
+        controls=CONTROLS_JSON,
     shell:
         "python -m frbench answers --summary {input.summary} --dice {input.dice}"
         " --comparisons {input.comparisons} --config-json {params.config:q}"
-        " --out {output.answers} > {log} 2>&1"
+        " --controls-json {params.controls:q} --out {output.answers} > {log} 2>&1"
 
 
 # Figures and tables come from the tables alone: `snakemake figures` on
@@ -92,8 +93,9 @@ rule report:
     params:
         config=json.dumps(config, sort_keys=True),
         configfile=" ".join(map(str, workflow.overwrite_configfiles)) or "config/config.yaml",
+        controls=CONTROLS_JSON,
     shell:
         "python -m frbench report --summary {input.summary} --comparisons {input.comparisons}"
         " --answers {input.answers} --curves {input.curves} --figures {input.figures}"
-        " --config-json {params.config:q} --configfile {params.configfile:q}"
+        " --config-json {params.config:q} --configfile {params.configfile:q} --controls-json {params.controls:q}"
         " --provenance {output.provenance} --out {output.html} > {log} 2>&1"
