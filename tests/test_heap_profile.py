@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import warnings
 from types import SimpleNamespace
 
@@ -117,6 +119,20 @@ def test_a_profile_names_the_models_convolutions_among_its_top_operators(tmp_pat
         top = [t["op"] for t in prof["summary"]["top"]]
         assert any(conv in op for op in top[:3]), (fmt, top)
         assert prof["summary"]["first_call_extra_share"] < 0.5  # a dense model's first call runs what later ones do
+
+
+def test_the_torch_profile_imports_no_compiler():
+    """`torch.profiler.profile` imports Inductor and torch._dynamo before it starts (torch 2.13): about 1.2 s of
+    CPU in every benchmark worker that profiles. The profile pass starts the same profiler without them: in a
+    fresh process, a profile of a conv records its operators and leaves neither module imported."""
+    code = ("import sys, torch\n"
+            "from frbench.formats.profiling import torch_profile\n"
+            "p = torch_profile(lambda: torch.nn.Conv2d(3, 4, 3), lambda m, t: m(t), torch.rand(1, 3, 8, 8), 2)\n"
+            "assert any('conv' in op for op in p['inference']['ops']), p\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('torch._dynamo', 'torch._inductor'))))\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip() == "[]"
 
 
 def test_frs_first_call_extra_is_its_unpack(tmp_path):

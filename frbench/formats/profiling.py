@@ -6,7 +6,7 @@ has one: `load`, `first_inference` and `inference` (`runs` later calls, summed).
 `ops_recorded` is false where the profiler records no operators in that phase (ONNX Runtime's
 session creation, one event of its own), so that a reader never takes "no operators" for "no time".
 
-- `torch_phase`: `torch.profiler` (Kineto's CPU activity): every ATen operator's self time. The
+- `torch_phase`: PyTorch's profiler (Kineto's CPU activity): every ATen operator's self time. The
   lite interpreter (`.ptl`) calls ATen operators through the dispatcher, so this is PyTorch Mobile's own
   view of a `.ptl` (its Android build has the same profiler, KinetoEdgeCPUProfiler); on an eager
   model it is the stand-in for a runtime without a profiler (frbench.bench.profile).
@@ -32,10 +32,14 @@ def phase(wall_ms: float, ops: dict, runs: int = 1, recorded: bool = True) -> di
 
 
 def torch_phase(fn, runs: int = 1) -> dict:
-    """`fn()` called `runs` times under torch.profiler: its wall time and each ATen operator's self time."""
-    from torch.profiler import ProfilerActivity, profile
+    """`fn()` called `runs` times under PyTorch's profiler: its wall time and each ATen operator's self time.
 
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
+    `torch.autograd.profiler.profile` with Kineto, the profiler `torch.profiler.profile` starts with these
+    settings, called directly: the latter first asks `hasattr(torch, "_inductor")` (torch 2.13), which imports
+    Inductor and torch._dynamo, about 1.2 s of CPU in every benchmark worker that profiles."""
+    from torch.autograd.profiler import profile
+
+    with profile(use_cpu=True, use_kineto=True) as prof:
         t0 = time.perf_counter_ns()
         for _ in range(runs):
             fn()
