@@ -114,7 +114,7 @@ def holm_verdicts(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def control_descriptions(given: dict[str, str] | None = None) -> dict[str, str]:
-    """The study's control methods and what each is: `given` (the workflow passes the registry's
+    """Every registered control method and what it is: `given` (the workflow passes the registry's
     `frbench.methods.describe_controls()`, so that a report job imports no method, and with them no
     torch), else read from the registry here."""
     if given is not None:
