@@ -49,7 +49,7 @@ def torch_phase(fn, runs: int = 1) -> dict:
 
 
 def torch_profile(load, run, x, runs: int) -> dict:
-    """The three phases of `load()` then `run(loaded, x)`, each under torch.profiler."""
+    """The three phases of `load()` then `run(loaded, x)`, each under PyTorch's profiler (`torch_phase`)."""
     box = {}
     load_phase = torch_phase(lambda: box.__setitem__("m", load()))
     first = torch_phase(lambda: run(box["m"], x))
